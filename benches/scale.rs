@@ -1,0 +1,4 @@
+//! Scale runs (see issue: Scale). Placeholder until the nodes exist.
+fn main() {
+    println!("scale bench: not yet implemented");
+}

@@ -1,0 +1,822 @@
+//! Lab files in, plans or precise errors out. No root needed.
+
+use nsnet_lab::{plan, Cidr, Kind, Lab, Plan};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::Path;
+
+fn lab(text: &str) -> Result<Plan, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    Lab::from_toml(text, "t.toml", Some("t"), Some(&dir))
+        .and_then(|l| plan(&l))
+        .map_err(|e| e.to_string())
+}
+
+fn ok(text: &str) -> Plan {
+    lab(text).unwrap_or_else(|e| panic!("unexpected error:\n{e}"))
+}
+
+/// The error text, which must start with `t.toml:LINE:COL:` and contain `needle`.
+fn err_at(text: &str, line: usize, col: usize, needle: &str) -> String {
+    let e = lab(text).expect_err("expected an error");
+    let want = format!("t.toml:{line}:{col}: ");
+    assert!(
+        e.lines()
+            .any(|l| l.starts_with(&want) && l.contains(needle)),
+        "expected an error at {line}:{col} containing {needle:?}, got:\n{e}"
+    );
+    e
+}
+
+fn addr(p: &Plan, node: &str, iface: &str) -> Vec<String> {
+    p.node(node)
+        .unwrap()
+        .interface(iface)
+        .unwrap()
+        .addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+}
+
+fn routes(p: &Plan, node: &str) -> Vec<String> {
+    p.node(node)
+        .unwrap()
+        .routes
+        .iter()
+        .map(|r| r.to_string())
+        .collect()
+}
+
+const TWO_ROUTERS: &str = include_str!("../../../labs/two-routers.toml");
+
+#[test]
+fn two_routers_plan() {
+    let p = ok(TWO_ROUTERS);
+    assert_eq!(p.lab, "two-routers");
+    assert_eq!(p.nodes.len(), 8);
+    assert_eq!(p.segments.len(), 3);
+    // LANs get /24s first, then the router link a /30; routers take the lowest addresses.
+    assert_eq!(addr(&p, "r1", "eth0"), ["10.0.0.1/24"]);
+    assert_eq!(addr(&p, "h1", "eth0"), ["10.0.0.2/24"]);
+    assert_eq!(addr(&p, "h2", "eth0"), ["10.0.0.3/24"]);
+    assert_eq!(addr(&p, "r2", "eth1"), ["10.0.1.1/24"]);
+    assert_eq!(addr(&p, "r1", "eth1"), ["10.0.2.1/30"]);
+    assert_eq!(addr(&p, "r2", "eth0"), ["10.0.2.2/30"]);
+    assert!(p
+        .node("s1")
+        .unwrap()
+        .interfaces
+        .iter()
+        .all(|i| i.addrs.is_empty()));
+    assert_eq!(p.node("s1").unwrap().bridge.as_deref(), Some("br0"));
+    assert_eq!(routes(&p, "h1"), ["default via 10.0.0.1 dev eth0"]);
+    assert_eq!(routes(&p, "h4"), ["default via 10.0.1.1 dev eth0"]);
+    assert_eq!(routes(&p, "r1"), ["10.0.1.0/24 via 10.0.2.2 dev eth1"]);
+    assert_eq!(routes(&p, "r2"), ["10.0.0.0/24 via 10.0.2.1 dev eth0"]);
+    let r1 = p.node("r1").unwrap();
+    assert!(r1
+        .sysctls
+        .iter()
+        .any(|s| s.key == "net.ipv4.ip_forward" && s.value == "1"));
+    assert!(r1
+        .sysctls
+        .iter()
+        .any(|s| s.key == "net.ipv6.conf.all.disable_ipv6"));
+    let hosts = p.hosts_file();
+    assert!(hosts.contains("10.0.1.3\th4 h4-eth0\n"), "{hosts}");
+}
+
+#[test]
+fn determinism() {
+    let a = ok(TWO_ROUTERS);
+    let b = ok(TWO_ROUTERS);
+    assert_eq!(a, b);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    // MACs: locally administered unicast, all distinct, and different in another lab.
+    let macs: HashSet<_> = a
+        .nodes
+        .iter()
+        .flat_map(|n| n.interfaces.iter().map(|i| i.mac))
+        .collect();
+    assert_eq!(macs.len(), a.links.len() * 2);
+    assert!(macs.iter().all(|m| m.0[0] & 0x03 == 0x02));
+    let other = ok(&TWO_ROUTERS.replace("name = \"two-routers\"", "name = \"other\""));
+    assert_ne!(
+        a.node("h1").unwrap().interfaces[0].mac,
+        other.node("h1").unwrap().interfaces[0].mac
+    );
+}
+
+#[test]
+fn json_round_trip() {
+    let p = ok(TWO_ROUTERS);
+    let back: Plan = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+    assert_eq!(p, back);
+}
+
+#[test]
+fn parsing_defaults_and_names() {
+    let p = ok("[nodes]\na = {}\nb = {}\n[[links]]\nendpoints = [\"a\", \"b:uplink\"]\n");
+    assert_eq!(p.lab, "t");
+    assert!(!p.dual_stack);
+    assert_eq!(p.node("a").unwrap().kind, Kind::Host);
+    assert!(p.node("a").unwrap().ssh);
+    assert_eq!(p.node("b").unwrap().interfaces[0].name, "uplink");
+    assert_eq!(addr(&p, "a", "eth0"), ["10.0.0.1/30"]);
+    // Hosts only: no routes at all.
+    assert!(p.nodes.iter().all(|n| n.routes.is_empty()));
+    // Explicit interface names are skipped by automatic naming.
+    let p = ok("[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a:eth0\",\"c\"]\n");
+    assert_eq!(p.node("a").unwrap().interfaces[0].name, "eth1");
+    assert_eq!(p.node("a").unwrap().interfaces[1].name, "eth0");
+}
+
+#[test]
+fn explicit_values_are_honoured() {
+    let p = ok(r#"
+[lab]
+name = "x"
+ssh = false
+[nodes]
+h1 = { gateway = "192.168.5.254", sysctl = { "net.ipv4.tcp_syncookies" = 0 } }
+r1 = { kind = "router", routes = [{ to = "192.0.2.0/24", via = "192.168.5.10" }] }
+[[links]]
+endpoints = ["h1", "r1"]
+addresses = ["192.168.5.10/24", "192.168.5.254/24"]
+mtu = 9000
+cost = 7
+"#);
+    assert_eq!(addr(&p, "h1", "eth0"), ["192.168.5.10/24"]);
+    assert_eq!(addr(&p, "r1", "eth0"), ["192.168.5.254/24"]);
+    assert_eq!(p.node("h1").unwrap().interfaces[0].mtu, Some(9000));
+    assert_eq!(p.links[0].cost, 7);
+    assert!(!p.node("h1").unwrap().ssh);
+    assert_eq!(routes(&p, "h1"), ["default via 192.168.5.254 dev eth0"]);
+    assert_eq!(routes(&p, "r1"), ["192.0.2.0/24 via 192.168.5.10 dev eth0"]);
+    let s = &p.node("h1").unwrap().sysctls;
+    assert_eq!(s.last().unwrap().key, "net.ipv4.tcp_syncookies");
+    assert_eq!(s.last().unwrap().value, "0");
+}
+
+#[test]
+fn routing_none_installs_no_computed_routes() {
+    let text = TWO_ROUTERS.replace(
+        "name = \"two-routers\"",
+        "name = \"tr\"\nrouting = \"none\"",
+    );
+    let p = ok(&text);
+    assert!(p.nodes.iter().all(|n| n.routes.is_empty()));
+    assert!(p
+        .node("r1")
+        .unwrap()
+        .sysctls
+        .iter()
+        .any(|s| s.key == "net.ipv4.ip_forward"));
+}
+
+#[test]
+fn dual_stack() {
+    let text = TWO_ROUTERS.replace(
+        "name = \"two-routers\"",
+        "name = \"tr\"\npool6 = \"fd00:1::/48\"",
+    );
+    let p = ok(&text);
+    assert!(p.dual_stack);
+    assert_eq!(addr(&p, "r1", "eth0"), ["10.0.0.1/24", "fd00:1::1/64"]);
+    assert_eq!(addr(&p, "r1", "eth1"), ["10.0.2.1/30", "fd00:1:0:2::1/64"]);
+    assert_eq!(
+        routes(&p, "h1"),
+        [
+            "default via 10.0.0.1 dev eth0",
+            "default via fd00:1::1 dev eth0"
+        ]
+    );
+    assert_eq!(
+        routes(&p, "r1"),
+        [
+            "10.0.1.0/24 via 10.0.2.2 dev eth1",
+            "fd00:1:0:1::/64 via fd00:1:0:2::2 dev eth1"
+        ]
+    );
+    let r1 = p.node("r1").unwrap();
+    assert!(r1
+        .sysctls
+        .iter()
+        .any(|s| s.key == "net.ipv6.conf.all.forwarding"));
+    assert!(!r1
+        .sysctls
+        .iter()
+        .any(|s| s.key == "net.ipv6.conf.all.disable_ipv6"));
+    let s1 = p.node("s1").unwrap();
+    assert!(s1
+        .sysctls
+        .iter()
+        .any(|s| s.key == "net.ipv6.conf.all.disable_ipv6"));
+}
+
+#[test]
+fn large_star_gets_a_wider_subnet() {
+    let mut t = String::from("[nodes]\ns = { kind = \"switch\" }\n");
+    for i in 0..600 {
+        t.push_str(&format!("h{i} = {{}}\n"));
+    }
+    for i in 0..600 {
+        t.push_str(&format!("[[links]]\nendpoints = [\"h{i}\", \"s\"]\n"));
+    }
+    let p = ok(&t);
+    assert_eq!(p.segments[0].subnet4.unwrap().to_string(), "10.0.0.0/22");
+    assert_eq!(addr(&p, "h599", "eth0"), ["10.0.2.88/22"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation: each error names the line and column and says how to fix it.
+
+#[test]
+fn err_unknown_key_with_hint() {
+    let e = err_at(
+        "[nodes]\nr1 = { kidn = \"router\" }\n",
+        2,
+        8,
+        "unknown field `kidn`",
+    );
+    assert!(e.contains("did you mean `kind`?"), "{e}");
+    let e = err_at(
+        "[lab]\nnmae = \"x\"\n[nodes]\na={}\n",
+        2,
+        1,
+        "unknown field `nmae`",
+    );
+    assert!(e.contains("did you mean `name`?"), "{e}");
+    err_at(
+        "[nodes]\na={}\n[[links]]\nendpoints=[\"a\",\"a\"]\nsubnett=\"10.0.0.0/24\"\n",
+        5,
+        1,
+        "unknown field",
+    );
+}
+
+#[test]
+fn err_unknown_node_in_link() {
+    let e = err_at(
+        "[nodes]\nr1 = {}\nr2 = {}\n[[links]]\nendpoints = [\"r1\", \"r3\"]\n",
+        5,
+        20,
+        "unknown node `r3`",
+    );
+    assert!(
+        e.contains("did you mean `r1`?") || e.contains("did you mean `r2`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn err_self_link() {
+    err_at(
+        "[nodes]\nr1 = {}\n[[links]]\nendpoints = [\"r1\", \"r1:eth5\"]\n",
+        3,
+        1,
+        "link from r1 to itself",
+    );
+}
+
+#[test]
+fn err_interface_twice_and_bad_name() {
+    err_at(
+        "[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a:x\",\"b\"]\n[[links]]\nendpoints=[\"a:x\",\"c\"]\n",
+        8,
+        12,
+        "interface a:x is used by two links",
+    );
+    err_at(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a:bad/name\",\"b\"]\n",
+        5,
+        12,
+        "not a valid Linux interface name",
+    );
+    err_at(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a:waytoolonginterface\",\"b\"]\n",
+        5,
+        12,
+        "1-15 characters",
+    );
+}
+
+#[test]
+fn err_address_used_twice() {
+    err_at(
+        "[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\naddresses=[\"10.1.0.1/24\",\"10.1.0.1/24\"]\n",
+        7,
+        26,
+        "address 10.1.0.1 is used twice",
+    );
+}
+
+#[test]
+fn err_address_outside_subnet() {
+    err_at(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\nsubnet=\"10.1.0.0/24\"\naddresses=[\"10.1.0.1/24\",\"10.2.0.2/24\"]\n",
+        7,
+        26,
+        "outside its link's subnet 10.1.0.0/24",
+    );
+}
+
+#[test]
+fn err_segment_two_subnets() {
+    err_at(
+        "[nodes]\ns={kind=\"switch\"}\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"s\"]\nsubnet=\"10.1.0.0/24\"\n[[links]]\nendpoints=[\"b\",\"s\"]\nsubnet=\"10.2.0.0/24\"\n",
+        10,
+        8,
+        "one segment given two different subnets",
+    );
+}
+
+#[test]
+fn err_addresses_on_switch_port() {
+    err_at(
+        "[nodes]\ns={kind=\"switch\"}\na={}\n[[links]]\nendpoints=[\"a\",\"s\"]\naddresses=[\"10.1.0.1/24\",\"10.1.0.2/24\"]\n",
+        6,
+        11,
+        "addresses on a switch's port",
+    );
+    // One address, for the non-switch end, is fine.
+    let p = ok("[nodes]\ns={kind=\"switch\"}\na={}\n[[links]]\nendpoints=[\"s\",\"a\"]\naddresses=[\"10.1.0.9/24\"]\n");
+    assert_eq!(addr(&p, "a", "eth0"), ["10.1.0.9/24"]);
+}
+
+#[test]
+fn err_subnet_too_small() {
+    err_at(
+        "[nodes]\ns={kind=\"switch\"}\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"s\"]\nsubnet=\"10.1.0.0/30\"\n[[links]]\nendpoints=[\"b\",\"s\"]\n[[links]]\nendpoints=[\"c\",\"s\"]\n",
+        8,
+        8,
+        "too small for its segment: 3 interfaces, room for 2",
+    );
+}
+
+#[test]
+fn err_pool_exhausted() {
+    let e = err_at(
+        "[lab]\npool = \"10.0.0.0/29\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n[[links]]\nendpoints=[\"b\",\"c\"]\n",
+        2,
+        8,
+        "is exhausted",
+    );
+    assert!(e.contains("larger pool"), "{e}");
+}
+
+#[test]
+fn err_explicit_subnets_overlap() {
+    err_at(
+        "[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\nsubnet=\"10.1.0.0/16\"\n[[links]]\nendpoints=[\"a\",\"c\"]\nsubnet=\"10.1.2.0/24\"\n",
+        10,
+        8,
+        "overlaps 10.1.0.0/16",
+    );
+}
+
+#[test]
+fn err_malformed_cidr_and_ip() {
+    err_at(
+        "[lab]\npool = \"10.0.0/16\"\n[nodes]\na={}\n",
+        2,
+        8,
+        "malformed CIDR",
+    );
+    err_at(
+        "[lab]\npool = \"10.0.0.0\"\n[nodes]\na={}\n",
+        2,
+        8,
+        "no prefix length",
+    );
+    err_at(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\nsubnet=\"10.0.0.300/24\"\n",
+        6,
+        8,
+        "is not an IPv4 or IPv6 address",
+    );
+    err_at(
+        "[nodes]\na={gateway=\"10.0.0\"}\n",
+        2,
+        12,
+        "gateway `10.0.0` is not an IP address",
+    );
+    err_at(
+        "[lab]\npool = \"10.0.0.1/16\"\n[nodes]\na={}\n",
+        2,
+        8,
+        "host bits set",
+    );
+}
+
+#[test]
+fn err_unknown_kind() {
+    let e = err_at(
+        "[nodes]\nr1 = { kind = \"rooter\" }\n",
+        2,
+        15,
+        "unknown kind `rooter`",
+    );
+    assert!(e.contains("did you mean `router`?"), "{e}");
+}
+
+#[test]
+fn err_files_source_missing() {
+    let e = err_at(
+        "[nodes]\nr1 = { files = { \"/etc/x.conf\" = \"no/such/file.conf\" } }\n",
+        2,
+        34,
+        "does not exist",
+    );
+    assert!(e.contains("relative to the lab file"), "{e}");
+    // An existing source (this test file itself) is fine.
+    ok("[nodes]\nr1 = { files = { \"/etc/x.conf\" = \"lab.rs\" } }\n");
+}
+
+#[test]
+fn err_gateway_and_via_off_segment() {
+    let e = err_at(
+        "[nodes]\nh={gateway=\"10.9.9.9\"}\nr={kind=\"router\"}\n[[links]]\nendpoints=[\"h\",\"r\"]\n",
+        2,
+        12,
+        "gateway 10.9.9.9 is not on a segment of h",
+    );
+    assert!(e.contains("10.0.0.0/30 (eth0)"), "{e}");
+    err_at(
+        "[nodes]\nh={}\nr={kind=\"router\", routes=[{to=\"192.0.2.0/24\", via=\"10.9.9.9\"}]}\n[[links]]\nendpoints=[\"h\",\"r\"]\n",
+        3,
+        51,
+        "route via 10.9.9.9 is not on a segment of r",
+    );
+}
+
+#[test]
+fn err_gateway_on_non_host() {
+    let e = err_at(
+        "[nodes]\nr={kind=\"router\", gateway=\"10.0.0.1\"}\n",
+        2,
+        27,
+        "`gateway` is for hosts only",
+    );
+    assert!(e.contains("routes"), "{e}");
+}
+
+#[test]
+fn err_names() {
+    err_at(
+        "[lab]\nname = \"Bad_Name\"\n[nodes]\na={}\n",
+        2,
+        8,
+        "lab name `Bad_Name`",
+    );
+    err_at(
+        "[lab]\nname = \"waytoolonglabname\"\n[nodes]\na={}\n",
+        2,
+        8,
+        "1-12 characters",
+    );
+    err_at("[nodes]\n1a = {}\n", 2, 1, "node name `1a`");
+    err_at("[nodes]\n", 1, 1, "the lab has no nodes");
+}
+
+#[test]
+fn err_host_sysctl_refused() {
+    err_at(
+        "[nodes]\na = { sysctl = { \"kernel.pid_max\" = \"5\" } }\n",
+        2,
+        18,
+        "would change the host",
+    );
+}
+
+#[test]
+fn errors_are_all_reported() {
+    let e = lab("[nodes]\na = { kind = \"hots\" }\nb = { kind = \"rutr\" }\n").unwrap_err();
+    assert_eq!(e.matches("unknown kind").count(), 2, "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes against shortest paths.
+
+fn line_of_routers(n: usize) -> String {
+    let mut t = String::from("[nodes]\n");
+    for i in 1..=n {
+        t.push_str(&format!("r{i} = {{ kind = \"router\" }}\n"));
+    }
+    t.push_str("ha = {}\nhb = {}\n[[links]]\nendpoints = [\"ha\", \"r1\"]\n");
+    for i in 1..n {
+        t.push_str(&format!(
+            "[[links]]\nendpoints = [\"r{i}\", \"r{}\"]\n",
+            i + 1
+        ));
+    }
+    t.push_str(&format!("[[links]]\nendpoints = [\"r{n}\", \"hb\"]\n"));
+    t
+}
+
+#[test]
+fn line_of_five_routers() {
+    let p = ok(&line_of_routers(5));
+    // 6 segments (ha-r1, 4 router links, r5-hb); each router routes to the 6 - (its own) ones.
+    assert_eq!(p.segments.len(), 6);
+    for i in 1..=5 {
+        let r = p.node(&format!("r{i}")).unwrap();
+        assert_eq!(
+            r.routes.len(),
+            6 - r.interfaces.len(),
+            "r{i}: {:?}",
+            r.routes
+        );
+        for route in &r.routes {
+            assert_eq!(route.via.len(), 1);
+        }
+    }
+    // r3 reaches hb's segment through r4, and ha's through r2.
+    let hb_net = p.node("hb").unwrap().interfaces[0].addrs[0].network();
+    let r3 = p.node("r3").unwrap();
+    let to_hb = r3.routes.iter().find(|r| r.to == hb_net).unwrap();
+    let r4_addr = p.node("r4").unwrap().interfaces[0].addrs[0].addr;
+    assert_eq!(to_hb.via[0].via, r4_addr);
+    assert_eq!(to_hb.via[0].dev, "eth1");
+    check_reachability(&p);
+}
+
+fn ring(n: usize) -> String {
+    let mut t = String::from("[nodes]\n");
+    for i in 0..n {
+        t.push_str(&format!("r{i} = {{ kind = \"router\" }}\n"));
+    }
+    for i in 0..n {
+        t.push_str(&format!(
+            "[[links]]\nendpoints = [\"r{i}\", \"r{}\"]\n",
+            (i + 1) % n
+        ));
+    }
+    t
+}
+
+#[test]
+fn ring_of_six_has_ecmp_to_the_opposite_side() {
+    // A host on r3: from r0, r3's network is 3 hops away both ways round the ring.
+    let t = ring(6).replace("[nodes]\n", "[nodes]\nh3 = {}\n")
+        + "[[links]]\nendpoints = [\"r3\", \"h3\"]\n";
+    let p = ok(&t);
+    let h3_net = p.node("h3").unwrap().interfaces[0].addrs[0].network();
+    let route = p
+        .node("r0")
+        .unwrap()
+        .routes
+        .iter()
+        .find(|r| r.to == h3_net)
+        .expect("route to h3");
+    assert_eq!(route.via.len(), 2, "{route}");
+    let devs: HashSet<&str> = route.via.iter().map(|h| h.dev.as_str()).collect();
+    assert_eq!(devs, HashSet::from(["eth0", "eth1"]));
+    // Its neighbours have one way only.
+    let r1 = p
+        .node("r1")
+        .unwrap()
+        .routes
+        .iter()
+        .find(|r| r.to == h3_net)
+        .unwrap();
+    assert_eq!(r1.via.len(), 1);
+    // In an even ring, link subnets are never tied (each has an end nearer one way).
+    assert!(
+        p.node("r0")
+            .unwrap()
+            .routes
+            .iter()
+            .filter(|r| r.via.len() == 2)
+            .count()
+            == 1
+    );
+    check_reachability(&p);
+}
+
+#[test]
+fn costs_steer_paths() {
+    // A triangle where the direct link is expensive: r1 reaches r3's host via r2.
+    let p = ok(r#"
+[nodes]
+r1 = { kind = "router" }
+r2 = { kind = "router" }
+r3 = { kind = "router" }
+h = {}
+[[links]]
+endpoints = ["r1", "r3"]
+cost = 10
+[[links]]
+endpoints = ["r1", "r2"]
+[[links]]
+endpoints = ["r2", "r3"]
+[[links]]
+endpoints = ["r3", "h"]
+"#);
+    let h_net = p.node("h").unwrap().interfaces[0].addrs[0].network();
+    let r = p
+        .node("r1")
+        .unwrap()
+        .routes
+        .iter()
+        .find(|r| r.to == h_net)
+        .unwrap()
+        .clone();
+    assert_eq!(r.via.len(), 1);
+    assert_eq!(r.via[0].dev, "eth1", "{r}");
+    check_reachability(&p);
+}
+
+#[test]
+fn two_tier_tree_with_lans() {
+    // core router c; two distribution routers d1, d2; each with two LAN switches of 2 hosts.
+    let mut t = String::from("[nodes]\nc = { kind = \"router\" }\n");
+    let mut links = String::new();
+    for d in 1..=2 {
+        t.push_str(&format!("d{d} = {{ kind = \"router\" }}\n"));
+        links.push_str(&format!("[[links]]\nendpoints = [\"c\", \"d{d}\"]\n"));
+        for s in 1..=2 {
+            t.push_str(&format!("s{d}{s} = {{ kind = \"switch\" }}\n"));
+            links.push_str(&format!("[[links]]\nendpoints = [\"d{d}\", \"s{d}{s}\"]\n"));
+            for h in 1..=2 {
+                t.push_str(&format!("h{d}{s}{h} = {{}}\n"));
+                links.push_str(&format!(
+                    "[[links]]\nendpoints = [\"h{d}{s}{h}\", \"s{d}{s}\"]\n"
+                ));
+            }
+        }
+    }
+    let p = ok(&(t + &links));
+    // c routes to all 4 LANs; d1 routes to d2's 2 LANs and the c-d2 link.
+    assert_eq!(p.node("c").unwrap().routes.len(), 4);
+    assert_eq!(p.node("d1").unwrap().routes.len(), 3);
+    let h = p.node("h111").unwrap();
+    assert_eq!(h.routes.len(), 1);
+    assert_eq!(
+        h.routes[0].via[0].via,
+        p.node("d1").unwrap().interfaces[1].addrs[0].addr
+    );
+    check_reachability(&p);
+}
+
+#[test]
+fn switches_linked_together_form_one_segment() {
+    let p = ok("[nodes]\ns1={kind=\"switch\"}\ns2={kind=\"switch\"}\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"s1\"]\n[[links]]\nendpoints=[\"s1\",\"s2\"]\n[[links]]\nendpoints=[\"s2\",\"b\"]\n");
+    assert_eq!(p.segments.len(), 1);
+    assert_eq!(p.segments[0].switches, ["s1", "s2"]);
+    assert_eq!(addr(&p, "a", "eth0"), ["10.0.0.1/24"]);
+    assert_eq!(addr(&p, "b", "eth0"), ["10.0.0.2/24"]);
+}
+
+#[test]
+fn two_routers_reachability() {
+    check_reachability(&ok(TWO_ROUTERS));
+}
+
+// ---------------------------------------------------------------------------------------
+// Randomized: hundreds of connected topologies; following the planned next hops from any
+// router reaches every subnet, with no loop.
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn random_lab(rng: &mut Rng) -> String {
+    let routers = 2 + rng.below(14);
+    let mut nodes = String::new();
+    let mut links = String::new();
+    for i in 0..routers {
+        nodes.push_str(&format!("r{i} = {{ kind = \"router\" }}\n"));
+    }
+    let mut link = |a: String, b: String, cost: usize| {
+        links.push_str(&format!(
+            "[[links]]\nendpoints = [\"{a}\", \"{b}\"]\ncost = {cost}\n"
+        ));
+    };
+    // A random spanning tree, then extra edges (parallel links allowed).
+    for i in 1..routers {
+        let j = rng.below(i);
+        link(format!("r{i}"), format!("r{j}"), 1 + rng.below(4));
+    }
+    for _ in 0..rng.below(routers + 1) {
+        let (a, b) = (rng.below(routers), rng.below(routers));
+        if a != b {
+            link(format!("r{a}"), format!("r{b}"), 1 + rng.below(4));
+        }
+    }
+    // LANs: switches with hosts and one or two routers; sometimes two switches chained.
+    for s in 0..rng.below(4) {
+        nodes.push_str(&format!("s{s} = {{ kind = \"switch\" }}\n"));
+        let r = rng.below(routers);
+        link(format!("r{r}"), format!("s{s}"), 1 + rng.below(3));
+        if rng.below(2) == 0 {
+            let r2 = rng.below(routers);
+            if r2 != r {
+                link(format!("r{r2}"), format!("s{s}"), 1 + rng.below(3));
+            }
+        }
+        for h in 0..1 + rng.below(3) {
+            nodes.push_str(&format!("h{s}x{h} = {{}}\n"));
+            link(format!("h{s}x{h}"), format!("s{s}"), 1);
+        }
+        if rng.below(3) == 0 {
+            nodes.push_str(&format!("t{s} = {{ kind = \"switch\" }}\nu{s} = {{}}\n"));
+            link(format!("s{s}"), format!("t{s}"), 1);
+            link(format!("u{s}"), format!("t{s}"), 1);
+        }
+    }
+    // Stub hosts on routers.
+    for h in 0..rng.below(4) {
+        let r = rng.below(routers);
+        nodes.push_str(&format!("p{h} = {{}}\n"));
+        link(format!("p{h}"), format!("r{r}"), 1);
+    }
+    let dual = if rng.below(2) == 0 {
+        "pool6 = \"fd00:9::/48\"\n"
+    } else {
+        ""
+    };
+    format!("[lab]\nname = \"rnd\"\n{dual}[nodes]\n{nodes}{links}")
+}
+
+#[test]
+fn randomized_topologies_reach_everything_without_loops() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..300 {
+        let text = random_lab(&mut rng);
+        let p = lab(&text).unwrap_or_else(|e| panic!("{e}\n--- lab:\n{text}"));
+        check_reachability(&p);
+    }
+}
+
+/// From every router, following every next hop toward every subnet reaches a router on that
+/// subnet, never visiting a router twice on a path; hosts' default routes lead to a router.
+fn check_reachability(p: &Plan) {
+    let owner: HashMap<IpAddr, &str> = p
+        .nodes
+        .iter()
+        .flat_map(|n| n.addrs().map(move |a| (a.addr, n.name.as_str())))
+        .collect();
+    let subnets: Vec<Cidr> = p
+        .segments
+        .iter()
+        .filter(|s| {
+            s.members
+                .iter()
+                .any(|m| p.node(&m.node).unwrap().kind == Kind::Router)
+        })
+        .flat_map(|s| [s.subnet4, s.subnet6])
+        .flatten()
+        .collect();
+    let on = |node: &str, net: &Cidr| p.node(node).unwrap().addrs().any(|a| a.network() == *net);
+    for r in p.nodes.iter().filter(|n| n.kind == Kind::Router) {
+        for net in &subnets {
+            // Depth-first over all ECMP branches.
+            let mut stack = vec![(r.name.as_str(), vec![r.name.as_str()])];
+            while let Some((at, path)) = stack.pop() {
+                if on(at, net) {
+                    continue;
+                }
+                let node = p.node(at).unwrap();
+                let route = node
+                    .routes
+                    .iter()
+                    .find(|rt| rt.to == *net)
+                    .unwrap_or_else(|| panic!("{at} has no route to {net} (path {path:?})"));
+                for hop in &route.via {
+                    let next = owner[&hop.via];
+                    assert_eq!(p.node(next).unwrap().kind, Kind::Router, "{at} → {next}");
+                    // The next hop is on the interface named.
+                    let ifc = node.interface(&hop.dev).unwrap();
+                    assert!(ifc.addrs.iter().any(|a| a.network().contains(&hop.via)));
+                    assert!(
+                        !path.contains(&next),
+                        "loop toward {net}: {path:?} → {next}"
+                    );
+                    let mut p2 = path.clone();
+                    p2.push(next);
+                    stack.push((next, p2));
+                }
+            }
+        }
+    }
+    for h in p.nodes.iter().filter(|n| n.kind == Kind::Host) {
+        for r in &h.routes {
+            let next = owner[&r.via[0].via];
+            assert_eq!(p.node(next).unwrap().kind, Kind::Router);
+        }
+    }
+}
