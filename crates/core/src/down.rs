@@ -1,0 +1,187 @@
+//! Tearing a lab down, and rolling back a failed `up`: the same steps. Works from the state
+//! on disk when it is there, and from what the kernel still shows (our inits in /proc, our
+//! entries in /run/netns) when it is missing or damaged. Every step is tried; the errors are
+//! collected and reported together.
+
+use crate::init::STOP_GRACE;
+use crate::state::{self, LabState};
+use nix::errno::Errno;
+use nix::mount::{umount2, MntFlags};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+use nsnet_lab::Plan;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownError {
+    #[error("node {node}: stopping its init (pid {pid}): {source}")]
+    Signal {
+        node: String,
+        pid: i32,
+        source: Errno,
+    },
+    #[error("node {node}: its init (pid {pid}) is still running after SIGKILL")]
+    Stuck { node: String, pid: i32 },
+    #[error("unmounting {}: {source}", .path.display())]
+    Unmount { path: PathBuf, source: Errno },
+    #[error("removing {}: {source}", .path.display())]
+    Remove { path: PathBuf, source: io::Error },
+}
+
+/// Every step of a teardown that failed.
+#[derive(Debug)]
+pub struct DownErrors(pub Vec<DownError>);
+
+impl fmt::Display for DownErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DownErrors {}
+
+/// What a teardown did.
+#[derive(Debug, Clone, Default)]
+pub struct DownReport {
+    pub lab: String,
+    /// Inits that were running and were stopped.
+    pub stopped: usize,
+    /// /run/netns entries removed.
+    pub unregistered: usize,
+    /// Whether the lab had a state dir.
+    pub had_state: bool,
+}
+
+/// One init to stop.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub name: String,
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+/// Labs that are up or left over: those with state, and those with inits still running.
+pub fn labs_present() -> Vec<String> {
+    let mut labs = state::list_labs();
+    labs.extend(state::find_inits(None).into_iter().map(|f| f.lab));
+    labs.sort();
+    labs.dedup();
+    labs
+}
+
+/// Stops every node of `lab`, removes its netns entries and its state. Idempotent.
+pub fn down(lab: &str) -> Result<DownReport, DownErrors> {
+    let loaded = LabState::load(lab).ok();
+    let mut targets: Vec<Target> = state::find_inits(Some(lab))
+        .into_iter()
+        .map(|f| Target {
+            name: f.node,
+            pid: f.pid,
+            start_time: f.start_time,
+        })
+        .collect();
+    if let Some(s) = &loaded {
+        for rec in &s.nodes {
+            if rec.is_running() && !targets.iter().any(|t| t.pid == rec.pid) {
+                targets.push(Target {
+                    name: rec.name.clone(),
+                    pid: rec.pid,
+                    start_time: rec.start_time,
+                });
+            }
+        }
+    }
+    teardown(lab, loaded.as_ref().map(|s| &s.plan), targets)
+}
+
+/// Stops `targets`, then removes the lab's netns entries and state dir.
+pub(crate) fn teardown(
+    lab: &str,
+    plan: Option<&Plan>,
+    targets: Vec<Target>,
+) -> Result<DownReport, DownErrors> {
+    let mut errors = Vec::new();
+    let mut report = DownReport {
+        lab: lab.to_string(),
+        stopped: targets.len(),
+        had_state: state::lab_dir(lab).exists(),
+        ..DownReport::default()
+    };
+    stop_inits(targets, &mut errors);
+    for path in state::netns_entries(lab, plan) {
+        match umount2(&path, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
+            Err(source) => {
+                errors.push(DownError::Unmount { path, source });
+                continue;
+            }
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => report.unregistered += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => errors.push(DownError::Remove { path, source }),
+        }
+    }
+    let dir = state::lab_dir(lab);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => errors.push(DownError::Remove { path: dir, source }),
+    }
+    if errors.is_empty() {
+        Ok(report)
+    } else {
+        Err(DownErrors(errors))
+    }
+}
+
+/// SIGTERM to all, wait (the init gives its processes [`STOP_GRACE`]), SIGKILL to what is
+/// left, wait until every init is gone so its namespaces are freed.
+fn stop_inits(targets: Vec<Target>, errors: &mut Vec<DownError>) {
+    let mut left = Vec::with_capacity(targets.len());
+    for t in targets {
+        match kill(Pid::from_raw(t.pid), Signal::SIGTERM) {
+            Ok(()) => left.push(t),
+            Err(Errno::ESRCH) => {}
+            Err(source) => errors.push(DownError::Signal {
+                node: t.name,
+                pid: t.pid,
+                source,
+            }),
+        }
+    }
+    wait_gone(&mut left, STOP_GRACE + Duration::from_secs(1));
+    for t in &left {
+        let _ = kill(Pid::from_raw(t.pid), Signal::SIGKILL);
+    }
+    wait_gone(&mut left, Duration::from_secs(5));
+    errors.extend(left.into_iter().map(|t| DownError::Stuck {
+        node: t.name,
+        pid: t.pid,
+    }));
+}
+
+/// Polls until every target has exited (reaping those that are our children) or `limit` passes.
+fn wait_gone(left: &mut Vec<Target>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        left.retain(|t| {
+            let _ = waitpid(Pid::from_raw(t.pid), Some(WaitPidFlag::WNOHANG));
+            state::is_running(t.pid, t.start_time)
+        });
+        if left.is_empty() || Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

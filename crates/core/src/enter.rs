@@ -1,0 +1,280 @@
+//! Running programs inside a node (`nsnet enter`, `nsnet exec`): join every namespace of the
+//! node's init with setns, the mount namespace last, then fork so the child is inside the
+//! node's PID namespace too, and exec. The parent waits and hands back the exit status.
+
+use crate::state::{self, LabState, StateError};
+use crate::sys;
+use nix::errno::Errno;
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{ForkResult, Pid};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnterError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("node {node} of lab {lab} is not running (its init, pid {pid}, is gone); run `nsnet down {lab}`")]
+    Dead { lab: String, node: String, pid: i32 },
+    #[error("node {node}: opening {path}: {source}")]
+    OpenNs {
+        node: String,
+        path: String,
+        source: io::Error,
+    },
+    #[error("node {node}: joining its {ns} namespace: {source}")]
+    Join {
+        node: String,
+        ns: &'static str,
+        source: Errno,
+    },
+    #[error("{op}: {source}")]
+    Sys { op: &'static str, source: Errno },
+    #[error("no command given")]
+    NoCommand,
+}
+
+/// A running node to join.
+#[derive(Debug, Clone)]
+pub struct NodeTarget {
+    pub lab: String,
+    pub node: String,
+    pub pid: i32,
+}
+
+/// Finds `node` in `lab` (or in the only lab that is up) and checks that its init runs.
+pub fn locate_node(lab: Option<&str>, node: &str) -> Result<NodeTarget, EnterError> {
+    let lab = state::resolve_lab(lab)?;
+    let st = LabState::load(&lab)?;
+    let rec = st.node(node)?;
+    if !rec.is_running() {
+        return Err(EnterError::Dead {
+            lab,
+            node: node.to_string(),
+            pid: rec.pid,
+        });
+    }
+    Ok(NodeTarget {
+        lab,
+        node: node.to_string(),
+        pid: rec.pid,
+    })
+}
+
+/// In join order: the mount namespace last, since /proc changes meaning after it.
+const NAMESPACES: [(&str, CloneFlags); 5] = [
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+/// Moves this (single-threaded) process into the node's namespaces; children it forks
+/// afterwards are in the node's PID namespace.
+fn join_node(t: &NodeTarget) -> Result<(), EnterError> {
+    let mut fds = Vec::with_capacity(NAMESPACES.len());
+    for (ns, flag) in NAMESPACES {
+        let path = format!("/proc/{}/ns/{ns}", t.pid);
+        let f = File::open(&path).map_err(|source| EnterError::OpenNs {
+            node: t.node.clone(),
+            path,
+            source,
+        })?;
+        fds.push((ns, flag, f));
+    }
+    for (ns, flag, f) in fds {
+        setns(&f, flag).map_err(|source| EnterError::Join {
+            node: t.node.clone(),
+            ns,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// The environment of a program run in a node: ours plus NSNET_LAB, NSNET_NODE and `extra`.
+fn node_env(t: &NodeTarget, extra: &[(&str, String)]) -> Vec<CString> {
+    let mut set: Vec<(Vec<u8>, Vec<u8>)> = std::env::vars_os()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+    let ours = [("NSNET_LAB", t.lab.clone()), ("NSNET_NODE", t.node.clone())];
+    for (k, v) in ours.iter().chain(extra) {
+        set.retain(|(ek, _)| ek != k.as_bytes());
+        set.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+    }
+    set.into_iter()
+        .filter_map(|(mut k, v)| {
+            k.push(b'=');
+            k.extend(v);
+            CString::new(k).ok()
+        })
+        .collect()
+}
+
+fn cstrings(args: &[String]) -> Vec<CString> {
+    args.iter().map(|a| sys::cstring(a)).collect()
+}
+
+/// Joins the node, forks, execs `argv` (searched in PATH) in the child and waits for it.
+/// Returns its exit status, 128+signal when it was killed.
+fn run_joined(t: &NodeTarget, argv: Vec<CString>, env: Vec<CString>) -> Result<i32, EnterError> {
+    let Some(prog) = argv.first().cloned() else {
+        return Err(EnterError::NoCommand);
+    };
+    join_node(t)?;
+    let _ = io::stdout().flush();
+    let tty = nix::unistd::isatty(io::stdin()).unwrap_or(false);
+    match sys::fork().map_err(|source| EnterError::Sys { op: "fork", source })? {
+        ForkResult::Child => {
+            sys::set_signal_ignored(Signal::SIGINT, false);
+            sys::set_signal_ignored(Signal::SIGQUIT, false);
+            if tty {
+                // The program gets the terminal as its own foreground process group: one that
+                // exists in the node's PID namespace, so a shell can hand the terminal back
+                // to it on exit (dash fails with ESRCH on a group of the host's namespace).
+                let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                give_terminal_to(nix::unistd::getpgrp());
+            }
+            let _ = nix::unistd::chdir("/");
+            let err = nix::unistd::execvpe(&prog, &argv, &env).unwrap_err();
+            eprintln!("nsnet: {}: {err}", prog.to_string_lossy());
+            sys::exit_now(if err == Errno::ENOENT { 127 } else { 126 });
+        }
+        ForkResult::Parent { child } => {
+            // ^C and ^\ are for the program in the node; we only report how it ended.
+            sys::set_signal_ignored(Signal::SIGINT, true);
+            sys::set_signal_ignored(Signal::SIGQUIT, true);
+            loop {
+                let code = match waitpid(child, None) {
+                    Ok(WaitStatus::Exited(_, code)) => code,
+                    Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+                    Ok(_) | Err(Errno::EINTR) => continue,
+                    Err(source) => {
+                        return Err(EnterError::Sys {
+                            op: "waiting for the command",
+                            source,
+                        })
+                    }
+                };
+                if tty {
+                    give_terminal_to(nix::unistd::getpgrp());
+                }
+                return Ok(code);
+            }
+        }
+    }
+}
+
+/// Makes `pgrp` the foreground process group of our terminal (stdin).
+fn give_terminal_to(pgrp: Pid) {
+    // A background group that changes the foreground group gets SIGTTOU: ignore it meanwhile.
+    sys::set_signal_ignored(Signal::SIGTTOU, true);
+    let _ = nix::unistd::tcsetpgrp(io::stdin(), pgrp);
+    sys::set_signal_ignored(Signal::SIGTTOU, false);
+}
+
+/// Runs `argv` inside the node with our stdin/stdout/stderr. Call from the CLI only: this
+/// process joins the node's namespaces.
+pub fn exec_in_node(t: &NodeTarget, argv: &[String]) -> Result<i32, EnterError> {
+    let env = node_env(t, &[]);
+    run_joined(t, cstrings(argv), env)
+}
+
+/// Starts an interactive shell inside the node: $SHELL, else bash, else sh. Bash gets the
+/// node's rc file (see rootfs/bashrc) so its prompt shows lab/node.
+pub fn enter_node(t: &NodeTarget) -> Result<i32, EnterError> {
+    let shell = std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.is_empty() && Path::new(s).exists())
+        .or_else(|| {
+            ["/bin/bash", "/bin/sh"]
+                .into_iter()
+                .find(|s| Path::new(s).exists())
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "/bin/sh".into());
+    let mut argv = vec![shell.clone()];
+    if shell.ends_with("/bash") || shell == "bash" {
+        argv.extend(["--rcfile".into(), "/run/nsnet/bashrc".into()]);
+    }
+    argv.push("-i".into());
+    let prompt = format!("[{}/{}] # ", t.lab, t.node);
+    let env = node_env(t, &[("PS1", prompt), ("SHELL", shell)]);
+    run_joined(t, cstrings(&argv), env)
+}
+
+/// Runs `argv` on every node of the lab at once (stdin /dev/null); writes each node's output
+/// to `out` with every line prefixed by `node: `, node by node. Returns 1 if any failed.
+pub fn exec_all(
+    lab: Option<&str>,
+    argv: &[String],
+    out: &mut dyn Write,
+) -> Result<i32, EnterError> {
+    if argv.is_empty() {
+        return Err(EnterError::NoCommand);
+    }
+    let lab = state::resolve_lab(lab)?;
+    let st = LabState::load(&lab)?;
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    let mut runs = Vec::with_capacity(st.nodes.len());
+    for rec in &st.nodes {
+        if !rec.is_running() {
+            runs.push((rec.name.clone(), None));
+            continue;
+        }
+        let t = NodeTarget {
+            lab: lab.clone(),
+            node: rec.name.clone(),
+            pid: rec.pid,
+        };
+        let (rd, wr) = nix::unistd::pipe().map_err(|source| EnterError::Sys {
+            op: "creating a pipe",
+            source,
+        })?;
+        match sys::fork().map_err(|source| EnterError::Sys { op: "fork", source })? {
+            ForkResult::Child => {
+                drop(rd);
+                let _ = nix::unistd::dup2_stdout(&wr);
+                let _ = nix::unistd::dup2_stderr(&wr);
+                if let Ok(null) = File::open("/dev/null") {
+                    let _ = nix::unistd::dup2_stdin(&null);
+                }
+                drop(wr);
+                let code = exec_in_node(&t, argv).unwrap_or_else(|e| {
+                    eprintln!("nsnet: {e}");
+                    126
+                });
+                sys::exit_now(code);
+            }
+            ForkResult::Parent { child } => {
+                drop(wr);
+                runs.push((rec.name.clone(), Some((child, File::from(rd)))));
+            }
+        }
+    }
+    let mut failed = false;
+    for (name, run) in runs {
+        let Some((child, rd)) = run else {
+            let _ = writeln!(out, "{name}: node is not running");
+            failed = true;
+            continue;
+        };
+        let mut reader = BufReader::new(rd);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            let text = String::from_utf8_lossy(&line);
+            let _ = writeln!(out, "{name}: {}", text.trim_end_matches('\n'));
+            line.clear();
+        }
+        let ok = matches!(waitpid(child, None), Ok(WaitStatus::Exited(_, 0)));
+        failed |= !ok;
+    }
+    Ok(i32::from(failed))
+}

@@ -1,0 +1,344 @@
+//! A lab's state on disk and how to find what is left of it in the kernel. `up` writes it,
+//! every other command reads it; `down` also works when it is missing or damaged, by finding
+//! our inits in /proc and our entries in /run/netns.
+//!
+//! Layout (dir 0700, files 0600):
+//! ```text
+//! /run/nsnet/<lab>/plan.json         the Plan the lab was built from
+//! /run/nsnet/<lab>/nodes.json        each node's init PID and start time
+//! /run/nsnet/<lab>/hosts             the /etc/hosts every node copies
+//! /run/nsnet/<lab>/init/<node>.json  the init's config (InitConfig)
+//! /run/nsnet/<lab>/logs/<node>.log   the init's and its commands' output
+//! /run/netns/<lab>-<node>            the node's netns, for `ip netns exec`
+//! ```
+
+use nsnet_lab::Plan;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub const STATE_ROOT: &str = "/run/nsnet";
+pub const NETNS_DIR: &str = "/run/netns";
+/// argv[0] of every node init; with argv[1] = `<lab>/<node>` it is how we find them in /proc.
+pub const INIT_ARGV0: &str = "nsnet-init";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{path}: damaged state: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("no lab is up")]
+    NoLab,
+    #[error("lab '{0}' is not up")]
+    NotUp(String),
+    #[error("several labs are up ({}): pick one with --lab", .0.join(", "))]
+    Ambiguous(Vec<String>),
+    #[error("lab '{lab}' has no node '{node}' (nodes: {})", .nodes.join(", "))]
+    NoNode {
+        lab: String,
+        node: String,
+        nodes: Vec<String>,
+    },
+}
+
+pub fn lab_dir(lab: &str) -> PathBuf {
+    Path::new(STATE_ROOT).join(lab)
+}
+
+pub fn log_path(lab: &str, node: &str) -> PathBuf {
+    lab_dir(lab).join("logs").join(format!("{node}.log"))
+}
+
+pub fn init_config_path(lab: &str, node: &str) -> PathBuf {
+    lab_dir(lab).join("init").join(format!("{node}.json"))
+}
+
+pub fn hosts_path(lab: &str) -> PathBuf {
+    lab_dir(lab).join("hosts")
+}
+
+pub fn netns_path(lab: &str, node: &str) -> PathBuf {
+    Path::new(NETNS_DIR).join(format!("{lab}-{node}"))
+}
+
+/// One node's init as recorded by `up`: a PID plus its start time, so a recycled PID is never
+/// taken for our init.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub name: String,
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+impl NodeRecord {
+    pub fn is_running(&self) -> bool {
+        is_running(self.pid, self.start_time)
+    }
+}
+
+/// What `up` left on disk for a lab.
+#[derive(Debug, Clone)]
+pub struct LabState {
+    pub plan: Plan,
+    pub nodes: Vec<NodeRecord>,
+}
+
+impl LabState {
+    pub fn load(lab: &str) -> Result<LabState, StateError> {
+        let dir = lab_dir(lab);
+        if !dir.join("nodes.json").exists() {
+            return Err(StateError::NotUp(lab.to_string()));
+        }
+        Ok(LabState {
+            plan: read_json(&dir.join("plan.json"))?,
+            nodes: read_json(&dir.join("nodes.json"))?,
+        })
+    }
+
+    pub fn node(&self, name: &str) -> Result<&NodeRecord, StateError> {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .ok_or_else(|| StateError::NoNode {
+                lab: self.plan.lab.clone(),
+                node: name.to_string(),
+                nodes: self.nodes.iter().map(|n| n.name.clone()).collect(),
+            })
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateError> {
+    let text = fs::read(path).map_err(|source| StateError::Io {
+        op: "reading",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&text).map_err(|source| StateError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `value` as JSON to `path` (mode 0600), replacing it atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+    let text = serde_json::to_vec(value).map_err(|source| StateError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_private(path, &text)
+}
+
+/// Writes a file readable by root only.
+pub fn write_private(path: &Path, data: &[u8]) -> Result<(), StateError> {
+    let io_err = |source| StateError::Io {
+        op: "writing",
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io_err)?;
+    io::Write::write_all(&mut f, data).map_err(io_err)?;
+    fs::rename(&tmp, path).map_err(io_err)
+}
+
+/// Creates the lab's state dir (0700) with its `init` and `logs` subdirs.
+pub fn create_lab_dir(lab: &str) -> Result<PathBuf, StateError> {
+    let dir = lab_dir(lab);
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true).mode(0o755);
+    b.create(STATE_ROOT).map_err(|source| StateError::Io {
+        op: "creating",
+        path: STATE_ROOT.into(),
+        source,
+    })?;
+    b.recursive(false).mode(0o700);
+    for d in [dir.clone(), dir.join("init"), dir.join("logs")] {
+        b.create(&d).map_err(|source| StateError::Io {
+            op: "creating",
+            path: d.clone(),
+            source,
+        })?;
+    }
+    Ok(dir)
+}
+
+/// Labs with state on disk, sorted.
+pub fn list_labs() -> Vec<String> {
+    let mut labs: Vec<String> = fs::read_dir(STATE_ROOT)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("nodes.json").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    labs.sort();
+    labs
+}
+
+/// The lab a command is about: the one given, or the only one that is up.
+pub fn resolve_lab(given: Option<&str>) -> Result<String, StateError> {
+    if let Some(lab) = given {
+        return Ok(lab.to_string());
+    }
+    let mut labs = list_labs();
+    match labs.len() {
+        0 => Err(StateError::NoLab),
+        1 => Ok(labs.remove(0)),
+        _ => Err(StateError::Ambiguous(labs)),
+    }
+}
+
+/// The parts of /proc/<pid>/stat we need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    pub state: char,
+    pub start_time: u64,
+}
+
+pub fn read_stat(pid: i32) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<ProcStat> {
+    // The command name (field 2) may hold spaces and parens: fields are counted after the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let start_time = fields.nth(18)?.parse().ok()?;
+    Some(ProcStat { state, start_time })
+}
+
+/// True when `pid` is still the process that started at `start_time` and has not exited (a
+/// zombie has already left its namespaces).
+pub fn is_running(pid: i32, start_time: u64) -> bool {
+    matches!(read_stat(pid), Some(s) if s.start_time == start_time && s.state != 'Z' && s.state != 'X')
+}
+
+/// A node init found in /proc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundInit {
+    pub pid: i32,
+    pub start_time: u64,
+    pub lab: String,
+    pub node: String,
+}
+
+/// Every live node init (of `lab`, or of all labs), found by its command line.
+pub fn find_inits(lab: Option<&str>) -> Vec<FoundInit> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let Some((l, node)) = parse_init_cmdline(&cmdline) else {
+            continue;
+        };
+        if lab.is_some_and(|want| want != l) {
+            continue;
+        }
+        if let Some(st) = read_stat(pid).filter(|s| s.state != 'Z' && s.state != 'X') {
+            found.push(FoundInit {
+                pid,
+                start_time: st.start_time,
+                lab: l.to_string(),
+                node: node.to_string(),
+            });
+        }
+    }
+    found
+}
+
+fn parse_init_cmdline(cmdline: &[u8]) -> Option<(&str, &str)> {
+    let mut args = cmdline.split(|&b| b == 0);
+    if args.next()? != INIT_ARGV0.as_bytes() {
+        return None;
+    }
+    std::str::from_utf8(args.next()?).ok()?.split_once('/')
+}
+
+/// Entries under /run/netns that belong to `lab`: `<lab>-<node>` for each planned node, plus
+/// any other `<lab>-*` entry no other lab with state claims (lab names may contain '-').
+pub fn netns_entries(lab: &str, plan: Option<&Plan>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = plan
+        .map(|p| p.nodes.iter().map(|n| netns_path(lab, &n.name)).collect())
+        .unwrap_or_default();
+    let prefix = format!("{lab}-");
+    let others: Vec<LabState> = list_labs()
+        .iter()
+        .filter(|l| *l != lab && l.starts_with(&prefix))
+        .filter_map(|l| LabState::load(l).ok())
+        .collect();
+    for entry in fs::read_dir(NETNS_DIR).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let claimed = others.iter().any(|o| {
+            o.nodes
+                .iter()
+                .any(|n| format!("{}-{}", o.plan.lab, n.name) == name)
+        });
+        let path = entry.path();
+        if !claimed && !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_comm() {
+        let line =
+            "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        let st = parse_stat(line).unwrap();
+        assert_eq!(st.state, 'S');
+        assert_eq!(st.start_time, 987654);
+    }
+
+    #[test]
+    fn parses_init_cmdline() {
+        assert_eq!(
+            parse_init_cmdline(b"nsnet-init\0lab-a/h1\0"),
+            Some(("lab-a", "h1"))
+        );
+        assert_eq!(parse_init_cmdline(b"sleep\x001000\x00"), None);
+        assert_eq!(parse_init_cmdline(b"nsnet-init\0nolab\0"), None);
+    }
+
+    #[test]
+    fn reads_own_stat() {
+        let me = std::process::id() as i32;
+        let st = read_stat(me).unwrap();
+        assert!(is_running(me, st.start_time));
+        assert!(!is_running(me, st.start_time + 1));
+    }
+}

@@ -1,0 +1,381 @@
+//! `nsnet up`: start one init per node, wait until all are ready, register their netns, write
+//! the state, wire the network, then release them. Any failure rolls back everything built so
+//! far. Spawning is one fork-style clone per node and one shared pipe for all "ready"
+//! records, so the cost per node does not grow with the lab.
+
+use crate::down::{self, DownErrors, Target};
+use crate::init::{self, InitConfig, RECORD_LEN, STATUS_FAILED, STATUS_READY, STATUS_RELEASED};
+use crate::state::{self, LabState, NodeRecord, StateError};
+use crate::sys;
+use crate::wire::{self, NodeHandle, WireError};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::{mount, MsFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use nsnet_lab::Plan;
+use std::ffi::CString;
+use std::fs::{self, File};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error("nsnet up needs root: missing {} (run it as root)", .0.join(", "))]
+    NotPrivileged(Vec<String>),
+    #[error("lab '{lab}' is already up ({why}); run `nsnet down {lab}` first")]
+    AlreadyUp { lab: String, why: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{op}: {source}")]
+    Setup { op: &'static str, source: Errno },
+    #[error("node {node}: starting its init: {source}")]
+    Spawn { node: String, source: Errno },
+    #[error("node {node}: {reason}")]
+    InitFailed { node: String, reason: String },
+    #[error("timed out after {secs}s waiting for node(s) {} to get ready", .nodes.join(", "))]
+    Timeout { nodes: Vec<String>, secs: u64 },
+    #[error("node {node}: registering its netns at {path}: {reason}")]
+    Register {
+        node: String,
+        path: String,
+        reason: String,
+    },
+    #[error("node {node}: opening its netns: {source}")]
+    OpenNetns { node: String, source: io::Error },
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("node {node}: sending the go-ahead: {source}")]
+    Release { node: String, source: Errno },
+    #[error("{cause}\nrolling back also failed:\n{cleanup}")]
+    Rollback {
+        cause: Box<UpError>,
+        cleanup: DownErrors,
+    },
+}
+
+/// Fails with one line naming every missing capability.
+pub fn check_privileges() -> Result<(), UpError> {
+    use caps::{CapSet, Capability};
+    let missing: Vec<String> = [Capability::CAP_SYS_ADMIN, Capability::CAP_NET_ADMIN]
+        .into_iter()
+        .filter(|c| !caps::has_cap(None, CapSet::Effective, *c).unwrap_or(false))
+        .map(|c| c.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(UpError::NotPrivileged(missing))
+    }
+}
+
+/// Builds the lab of `plan`. On success every node runs its commands and the state is on disk.
+pub fn up(plan: &Plan) -> Result<LabState, UpError> {
+    check_privileges()?;
+    check_not_up(plan)?;
+    let nofile = raise_nofile();
+    // Creating the lab dir is the lock: a second `up` of the same lab fails here.
+    state::create_lab_dir(&plan.lab).map_err(|e| match e {
+        StateError::Io { ref source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+            UpError::AlreadyUp {
+                lab: plan.lab.clone(),
+                why: format!("{} exists", state::lab_dir(&plan.lab).display()),
+            }
+        }
+        e => e.into(),
+    })?;
+    let mut spawned = Vec::with_capacity(plan.nodes.len());
+    match build_lab(plan, &mut spawned, nofile) {
+        Ok(state) => Ok(state),
+        Err(cause) => match down::teardown(&plan.lab, Some(plan), spawned) {
+            Ok(_) => Err(cause),
+            Err(cleanup) => Err(UpError::Rollback {
+                cause: Box::new(cause),
+                cleanup,
+            }),
+        },
+    }
+}
+
+fn check_not_up(plan: &Plan) -> Result<(), UpError> {
+    let lab = &plan.lab;
+    let why = if state::lab_dir(lab).exists() {
+        Some(format!("{} exists", state::lab_dir(lab).display()))
+    } else if let Some(f) = state::find_inits(Some(lab)).first() {
+        Some(format!("node {} runs as pid {}", f.node, f.pid))
+    } else {
+        plan.nodes
+            .iter()
+            .map(|n| state::netns_path(lab, &n.name))
+            .find(|p| p.exists())
+            .map(|p| format!("{} exists", p.display()))
+    };
+    match why {
+        Some(why) => Err(UpError::AlreadyUp {
+            lab: lab.clone(),
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Each node holds fds (netns, netlink sockets) in `up`: a big lab needs more than 1024.
+/// Returns the limit as it was, for the inits (daemons that close every fd up to the limit
+/// at start would crawl with a huge one).
+fn raise_nofile() -> Option<(u64, u64)> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).ok()?;
+    Some((soft, hard))
+}
+
+fn build_lab(
+    plan: &Plan,
+    spawned: &mut Vec<Target>,
+    nofile: Option<(u64, u64)>,
+) -> Result<LabState, UpError> {
+    let lab = &plan.lab;
+    let dir = state::lab_dir(lab);
+    state::write_json(&dir.join("plan.json"), plan)?;
+    state::write_private(&state::hosts_path(lab), plan.hosts_file().as_bytes())?;
+    for node in &plan.nodes {
+        let cfg = InitConfig {
+            lab: lab.clone(),
+            node: node.clone(),
+        };
+        state::write_json(&state::init_config_path(lab, &node.name), &cfg)?;
+    }
+
+    let ready = spawn_inits(plan, spawned, nofile)?;
+    let records: Vec<NodeRecord> = spawned
+        .iter()
+        .map(|t| NodeRecord {
+            name: t.name.clone(),
+            pid: t.pid,
+            start_time: t.start_time,
+        })
+        .collect();
+    state::write_json(&dir.join("nodes.json"), &records)?;
+    let st = LabState {
+        plan: plan.clone(),
+        nodes: records,
+    };
+    finish_lab(plan, spawned, &ready, st)
+}
+
+/// Clones every init, then waits for all of their ready records. Returns the pipe's read end.
+fn spawn_inits(
+    plan: &Plan,
+    spawned: &mut Vec<Target>,
+    nofile: Option<(u64, u64)>,
+) -> Result<OwnedFd, UpError> {
+    let (rd, wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|source| UpError::Setup {
+        op: "creating the ready pipe",
+        source,
+    })?;
+    let devnull = File::open("/dev/null").map_err(|e| UpError::Setup {
+        op: "opening /dev/null",
+        source: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+    })?;
+    let env: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| k != init::INDEX_ENV)
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let flags = libc::CLONE_NEWNET
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWIPC;
+    for (i, node) in plan.nodes.iter().enumerate() {
+        let mut node_env = env.clone();
+        node_env.push(sys::cstring(&format!("{}={i}", init::INDEX_ENV)));
+        let argv = vec![
+            sys::cstring(state::INIT_ARGV0),
+            sys::cstring(&format!("{}/{}", plan.lab, node.name)),
+        ];
+        let image = sys::ExecImage::new(sys::cstring("/proc/self/exe"), argv, node_env);
+        let pid = sys::clone_init(flags, &image, devnull.as_raw_fd(), wr.as_raw_fd(), nofile)
+            .map_err(|source| UpError::Spawn {
+                node: node.name.clone(),
+                source,
+            })?;
+        let start_time = state::read_stat(pid.as_raw()).map_or(0, |s| s.start_time);
+        spawned.push(Target {
+            name: node.name.clone(),
+            pid: pid.as_raw(),
+            start_time,
+        });
+    }
+    drop(wr);
+    wait_records(plan, &rd, spawned, STATUS_READY)?;
+    Ok(rd)
+}
+
+/// Waits until every init has sent a `want` record (ready, or released after the go-ahead).
+fn wait_records(plan: &Plan, rd: &OwnedFd, spawned: &[Target], want: u32) -> Result<(), UpError> {
+    let n = spawned.len();
+    let mut ready = vec![false; n];
+    let mut left = n;
+    let limit = Duration::from_secs(30) + Duration::from_millis(20) * n as u32;
+    let deadline = Instant::now() + limit;
+    let mut buf = vec![0u8; RECORD_LEN * 512];
+    let mut pending: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while left > 0 {
+        let now = Instant::now();
+        if now >= deadline {
+            let nodes = (0..n)
+                .filter(|&i| !ready[i])
+                .map(|i| spawned[i].name.clone());
+            return Err(UpError::Timeout {
+                nodes: nodes.collect(),
+                secs: limit.as_secs(),
+            });
+        }
+        if !eof {
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            let mut fds = [PollFd::new(rd.as_fd(), PollFlags::POLLIN)];
+            let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
+            if poll(&mut fds, timeout).unwrap_or(0) > 0 {
+                match nix::unistd::read(rd, &mut buf) {
+                    Ok(0) => eof = true,
+                    Ok(got) => pending.extend_from_slice(&buf[..got]),
+                    Err(_) => {}
+                }
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let whole = pending.len() - pending.len() % RECORD_LEN;
+        for rec in pending[..whole].chunks_exact(RECORD_LEN) {
+            let (index, status) = init::decode_record(rec);
+            let Some(t) = spawned.get(index as usize) else {
+                continue;
+            };
+            if status == STATUS_FAILED {
+                return Err(init_failed(&plan.lab, &t.name, None));
+            }
+            if status == want && !ready[index as usize] {
+                ready[index as usize] = true;
+                left -= 1;
+            }
+        }
+        pending.drain(..whole);
+        // An init that died without a record (crash, bad exec) is found by reaping it.
+        while let Ok(st) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            let (pid, how) = match st {
+                WaitStatus::Exited(pid, code) => (pid, format!("exited with status {code}")),
+                WaitStatus::Signaled(pid, sig, _) => (pid, format!("was killed by {sig}")),
+                _ => break,
+            };
+            if let Some(t) = spawned.iter().find(|t| t.pid == pid.as_raw()) {
+                return Err(init_failed(&plan.lab, &t.name, Some(how)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The reason an init gave in its log, or how it ended.
+fn init_failed(lab: &str, node: &str, how: Option<String>) -> UpError {
+    let log = state::log_path(lab, node);
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    const TAG: &str = "nsnet-init: error: ";
+    let reason = match text.lines().rev().find_map(|l| l.strip_prefix(TAG)) {
+        Some(r) => r.to_string(),
+        None => format!(
+            "its init {} before it was ready (log: {})",
+            how.unwrap_or_else(|| "failed".into()),
+            log.display()
+        ),
+    };
+    UpError::InitFailed {
+        node: node.to_string(),
+        reason,
+    }
+}
+
+/// Registers the netns of every node, wires the network and releases the inits.
+fn finish_lab(
+    plan: &Plan,
+    spawned: &[Target],
+    ready: &OwnedFd,
+    st: LabState,
+) -> Result<LabState, UpError> {
+    register_netns(&plan.lab, spawned)?;
+    let handles = spawned
+        .iter()
+        .map(|t| {
+            File::open(format!("/proc/{}/ns/net", t.pid))
+                .map(|f| NodeHandle {
+                    name: t.name.clone(),
+                    pid: t.pid,
+                    netns: f.into(),
+                })
+                .map_err(|source| UpError::OpenNetns {
+                    node: t.name.clone(),
+                    source,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    wire::configure(plan, &handles)?;
+    for t in spawned {
+        kill(Pid::from_raw(t.pid), Signal::SIGUSR1).map_err(|source| UpError::Release {
+            node: t.name.clone(),
+            source,
+        })?;
+    }
+    wait_records(plan, ready, spawned, STATUS_RELEASED)?;
+    Ok(st)
+}
+
+/// Binds each init's /proc/<pid>/ns/net onto /run/netns/<lab>-<node>, as `ip netns add` would.
+/// Done after every init is cloned: each new mount ns copies the creator's mount table.
+fn register_netns(lab: &str, spawned: &[Target]) -> Result<(), UpError> {
+    let reg_err = |node: &str, path: &std::path::Path, reason: String| UpError::Register {
+        node: node.to_string(),
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Err(e) = fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(state::NETNS_DIR)
+    {
+        let first = spawned.first().map_or("", |t| t.name.as_str());
+        return Err(reg_err(
+            first,
+            std::path::Path::new(state::NETNS_DIR),
+            e.to_string(),
+        ));
+    }
+    for t in spawned {
+        let path = state::netns_path(lab, &t.name);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o444)
+            .open(&path)
+            .map_err(|e| reg_err(&t.name, &path, e.to_string()))?;
+        let src = format!("/proc/{}/ns/net", t.pid);
+        mount(
+            Some(src.as_str()),
+            &path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| reg_err(&t.name, &path, e.to_string()))?;
+    }
+    Ok(())
+}

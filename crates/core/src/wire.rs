@@ -1,0 +1,236 @@
+//! The network step of `nsnet up`: runs between "every init is ready" and "go-ahead", and
+//! writes the plan's links, addresses, routes and sysctls into the nodes' netns (with
+//! `nsnet_netcfg`). Kept apart so `up`'s orchestration does not care how the wiring is done.
+//!
+//! Two phases, each spread over a few threads: first every veth pair (one message each,
+//! both ends created directly in their nodes' netns), then per node — inside its netns —
+//! sysctls, the bridge of a switch, and one batch of addresses, links up and routes.
+
+use nsnet_lab::{Kind, NodePlan, Plan, Sysctl};
+use nsnet_netcfg::{in_netns, NetError, Netns, NextHopSpec, RouteSpec, RtSocket, VethEnd};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A running node as the network step sees it.
+#[derive(Debug)]
+pub struct NodeHandle {
+    /// The node's name (same order as `Plan::nodes`).
+    pub name: String,
+    /// The init's PID in the host's PID namespace.
+    pub pid: i32,
+    /// An open fd of the node's network namespace (`/proc/<pid>/ns/net`).
+    pub netns: OwnedFd,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// `r1: adding 10.0.12.1/30 to eth1: File exists (os error 17)`
+    #[error("{node}: {source}{}", more_errors(*.more))]
+    Node {
+        node: String,
+        source: NetError,
+        /// How many more requests of the same node failed.
+        more: usize,
+    },
+}
+
+fn more_errors(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        n => format!(" (and {n} more errors)"),
+    }
+}
+
+impl WireError {
+    fn node(node: &str, mut errs: Vec<NetError>) -> WireError {
+        let more = errs.len().saturating_sub(1);
+        WireError::Node {
+            node: node.to_string(),
+            source: errs.swap_remove(0),
+            more,
+        }
+    }
+}
+
+/// Phase timings, for `nsnet up --timings`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WireTimings {
+    pub links: std::time::Duration,
+    pub nodes: std::time::Duration,
+}
+
+/// Configures the network of every node. `nodes` is in `plan.nodes` order.
+pub fn configure(plan: &Plan, nodes: &[NodeHandle]) -> Result<WireTimings, WireError> {
+    assert_eq!(plan.nodes.len(), nodes.len(), "one handle per planned node");
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let t0 = std::time::Instant::now();
+    let netns = |i: usize| -> Result<Netns, WireError> {
+        let fd = nodes[i].netns.try_clone().map_err(|e| {
+            WireError::node(
+                &nodes[i].name,
+                vec![NetError::Io {
+                    op: "duplicating the netns fd".into(),
+                    source: e,
+                }],
+            )
+        })?;
+        Ok(Netns::from(fd))
+    };
+    // Node-wide sysctls before any link exists: `default.*` values then apply to every
+    // interface made afterwards (no IPv6 where none is used, no DAD).
+    parallel(plan.nodes.len(), threads, |i| {
+        let node = &plan.nodes[i];
+        let early = node.sysctls.iter().filter(|s| s.interface().is_none());
+        write_sysctls(node, &netns(i)?, early)
+    })?;
+    create_links(plan, nodes, threads)?;
+    let t1 = std::time::Instant::now();
+    parallel(plan.nodes.len(), threads, |i| {
+        configure_node(&plan.nodes[i], &netns(i)?)
+    })?;
+    Ok(WireTimings {
+        links: t1 - t0,
+        nodes: t1.elapsed(),
+    })
+}
+
+/// Run `f(0..n)` on `threads` threads; the first error wins (the others stop picking work).
+fn parallel<F>(n: usize, threads: usize, f: F) -> Result<(), WireError>
+where
+    F: Fn(usize) -> Result<(), WireError> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Option<WireError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || failed.lock().map_or(true, |g| g.is_some()) {
+                    return;
+                }
+                if let Err(e) = f(i) {
+                    let mut g = failed.lock().unwrap_or_else(|p| p.into_inner());
+                    g.get_or_insert(e);
+                    return;
+                }
+            });
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Veth ifindexes start here (1 is the loopback; a switch's bridge takes a free one).
+const FIRST_IFINDEX: u32 = 10;
+
+/// Every veth pair, each end straight into its node's netns with its final name, MAC, MTU.
+fn create_links(plan: &Plan, nodes: &[NodeHandle], threads: usize) -> Result<(), WireError> {
+    let index = |name: &str| {
+        plan.nodes
+            .binary_search_by(|n| n.name.as_str().cmp(name))
+            .expect("link endpoints are planned nodes")
+    };
+    // Chunks of links per thread, one socket each (opened in our own netns: the veth ends
+    // are created directly in the target namespaces, nothing lands here).
+    let chunks = plan.links.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<_> = plan.links.chunks(chunks).collect();
+    parallel(parts.len(), threads, |p| {
+        let mut sock = RtSocket::open().map_err(|e| WireError::node(&plan.lab, vec![e]))?;
+        for (k, l) in parts[p].iter().enumerate() {
+            // Lab-unique ifindexes, so no veth has its peer's index (see VethEnd::index).
+            let li = (p * chunks + k) as u32;
+            let (ai, bi) = (index(&l.a.node), index(&l.b.node));
+            let (na, nb) = (&plan.nodes[ai], &plan.nodes[bi]);
+            let ia = na.interface(&l.a.iface).expect("planned interface");
+            let ib = nb.interface(&l.b.iface).expect("planned interface");
+            let a = VethEnd {
+                index: Some(FIRST_IFINDEX + 2 * li),
+                name: &ia.name,
+                mac: Some(ia.mac.0),
+                mtu: ia.mtu,
+                netns: nodes[ai].netns.as_fd(),
+            };
+            let b = VethEnd {
+                index: Some(FIRST_IFINDEX + 2 * li + 1),
+                name: &ib.name,
+                mac: Some(ib.mac.0),
+                mtu: ib.mtu,
+                netns: nodes[bi].netns.as_fd(),
+            };
+            sock.create_veth(&a, &b)
+                .map_err(|e| WireError::node(&na.name, vec![e]))?;
+        }
+        Ok(())
+    })
+}
+
+/// Write sysctls from inside the node's netns (/proc/sys/net follows the writer's netns).
+fn write_sysctls<'a>(
+    node: &NodePlan,
+    ns: &Netns,
+    sysctls: impl Iterator<Item = &'a Sysctl>,
+) -> Result<(), WireError> {
+    let fail = |e: NetError| WireError::node(&node.name, vec![e]);
+    in_netns(ns, || {
+        for s in sysctls {
+            nsnet_netcfg::write_sysctl(&s.key, &s.value).map_err(fail)?;
+        }
+        Ok(())
+    })
+    .map_err(fail)?
+}
+
+/// Inside one node's netns: its interfaces' sysctls, the bridge (switches), then one batch
+/// of addresses, links up and routes — in that order, which the kernel keeps in a batch.
+fn configure_node(node: &NodePlan, ns: &Netns) -> Result<(), WireError> {
+    let fail = |e: NetError| WireError::node(&node.name, vec![e]);
+    write_sysctls(
+        node,
+        ns,
+        node.sysctls.iter().filter(|s| s.interface().is_some()),
+    )?;
+    in_netns(ns, || -> Result<(), WireError> {
+        let mut sock = RtSocket::open().map_err(fail)?;
+        if let Some(br) = &node.bridge {
+            let mtu = node.interfaces.iter().filter_map(|i| i.mtu).min();
+            sock.create_bridge(br, None, mtu).map_err(fail)?;
+        }
+        let mut b = sock.batch();
+        b.set_link_up("lo");
+        for i in &node.interfaces {
+            for a in &i.addrs {
+                b.add_addr(&i.name, a.addr, a.prefix);
+            }
+            if let Some(br) = &node.bridge {
+                b.set_master(&i.name, br);
+            }
+            b.set_link_up(&i.name);
+        }
+        if let Some(br) = &node.bridge {
+            b.set_link_up(br);
+        }
+        if node.kind != Kind::Switch {
+            for r in &node.routes {
+                b.add_route(&RouteSpec {
+                    dst: r.to.addr,
+                    prefix: r.to.prefix,
+                    nexthops: r
+                        .via
+                        .iter()
+                        .map(|h| NextHopSpec {
+                            via: Some(h.via),
+                            dev: h.dev.clone(),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        b.commit().map_err(|errs| WireError::node(&node.name, errs))
+    })
+    .map_err(fail)?
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the `nsnet` binary: real namespaces, real processes, run as root.
+//! Each test uses its own lab name and brings it down on drop, also when it fails; when not
+//! root, each test says "skipped: needs root" and returns.
+
+mod nodes;
+mod util;
+mod wiring;
