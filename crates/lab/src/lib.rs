@@ -4,6 +4,7 @@
 
 pub mod cidr;
 pub mod error;
+pub mod gen;
 pub mod model;
 pub mod plan;
 pub mod render;

@@ -481,6 +481,15 @@ impl Planner<'_> {
                 set("net.ipv6.conf.all.disable_ipv6", "1");
                 set("net.ipv6.conf.default.disable_ipv6", "1");
             }
+            if has_v6 {
+                // Addresses are added with NODAD; link-locals skip DAD too. And the kernel
+                // joins an address's solicited-node group only after a random delay of up to
+                // router_solicitation_delay (1 s): until then neighbour solicitations are dropped,
+                // holding up the first packets after `up` by a second per hop.
+                set("net.ipv6.conf.all.accept_dad", "0");
+                set("net.ipv6.conf.default.accept_dad", "0");
+                set("net.ipv6.conf.default.router_solicitation_delay", "0");
+            }
             if n.kind == Kind::Router {
                 set("net.ipv4.ip_forward", "1");
                 if has_v6 {

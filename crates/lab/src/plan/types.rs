@@ -101,6 +101,17 @@ pub struct Sysctl {
 }
 
 impl Sysctl {
+    /// The interface this sysctl is about (`net.ipv4.conf.eth0.rp_filter` → eth0), if any:
+    /// such sysctls can only be written once the interface exists; the others are written
+    /// before any link is made, so that `default` values apply to every new interface.
+    pub fn interface(&self) -> Option<&str> {
+        let mut parts = self.key.splitn(5, '.');
+        let (net, _family, table, dev) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        (net == "net" && matches!(table, "conf" | "neigh") && !matches!(dev, "all" | "default"))
+            .then_some(dev)
+    }
+
     /// The file under /proc/sys that holds this sysctl.
     pub fn proc_path(&self) -> String {
         format!("/proc/sys/{}", self.key.replace('.', "/"))
