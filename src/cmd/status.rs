@@ -37,17 +37,36 @@ impl StatusCmd {
                 lab.nodes.len()
             );
             println!(
-                "  {:<16} {:<7} {:>8} {:<6} ADDRESSES",
+                "  {:<16} {:<7} {:>8} {:<6} INTERFACES",
                 "NODE", "KIND", "PID", "STATE"
             );
             for n in &lab.nodes {
-                println!(
-                    "  {:<16} {:<7} {:>8} {:<6} {}",
-                    n.name,
-                    n.kind,
-                    n.pid,
-                    if n.alive { "up" } else { "dead" },
+                let state = if n.alive { "up" } else { "dead" };
+                let ifaces: Vec<String> = n
+                    .interfaces
+                    .iter()
+                    .map(|i| {
+                        let down = match (i.up, i.carrier) {
+                            (false, _) => " DOWN",
+                            (true, false) => " NO-CARRIER",
+                            _ => "",
+                        };
+                        let addrs = if i.addrs.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}", i.addrs.join(" "))
+                        };
+                        format!("{}{down}{addrs}", i.name)
+                    })
+                    .collect();
+                let shown = if n.alive {
+                    ifaces.join(", ")
+                } else {
                     n.addrs.join(" ")
+                };
+                println!(
+                    "  {:<16} {:<7} {:>8} {:<6} {shown}",
+                    n.name, n.kind, n.pid, state
                 );
             }
         }
