@@ -54,6 +54,12 @@ impl fmt::Display for Hint<'_> {
         let hint = match self.errno {
             libc::EEXIST => "already exists",
             libc::EPERM => "run as root (needs CAP_NET_ADMIN)",
+            libc::ENOENT | libc::EOPNOTSUPP if op.contains("netem") => {
+                "the kernel lacks netem (CONFIG_NET_SCH_NETEM is not set): delay, jitter and loss cannot be emulated"
+            }
+            libc::ENOENT | libc::EOPNOTSUPP if op.contains("tbf") => {
+                "the kernel lacks tbf (CONFIG_NET_SCH_TBF is not set)"
+            }
             libc::EOPNOTSUPP | libc::EAFNOSUPPORT => {
                 if op.contains("veth") {
                     "the kernel lacks support (CONFIG_VETH)"

@@ -9,10 +9,13 @@
 //! - [`RtSocket`]: one rtnetlink socket bound to one netns; links, addresses, routes,
 //!   dumps, and [`Batch`] for many requests in few system calls.
 //! - [`write_sysctl`] / [`read_sysctl`]: `/proc/sys/net` of the calling thread's netns.
+//! - [`NftSocket`] and [`nft`]: nftables tables, chains and rules in one atomic batch.
 
 mod error;
 mod netns;
+pub mod nft;
 mod parse;
+pub mod qdisc;
 pub mod raw;
 mod socket;
 #[allow(unsafe_code)]
@@ -21,6 +24,8 @@ mod sysctl;
 
 pub use error::NetError;
 pub use netns::{in_netns, Netns};
+pub use nft::NftSocket;
+pub use qdisc::{Netem, QdiscInfo, Tbf};
 pub use socket::{Batch, RtSocket};
 pub use sysctl::{read_sysctl, write_sysctl};
 

@@ -108,6 +108,20 @@ impl<'a> Msg<'a> {
         self.buf.extend_from_slice(&0u32.to_ne_bytes());
     }
 
+    /// struct nfgenmsg (nfnetlink): family, version 0, res_id (big-endian).
+    pub fn nfgenmsg(&mut self, family: u8, res_id: u16) {
+        self.buf.extend_from_slice(&[family, 0]);
+        self.buf.extend_from_slice(&res_id.to_be_bytes());
+    }
+
+    /// struct tcmsg (qdiscs): AF_UNSPEC, ifindex, handle, parent, info 0.
+    pub fn tcmsg(&mut self, ifindex: u32, handle: u32, parent: u32) {
+        self.buf.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
+        for v in [ifindex, handle, parent, 0] {
+            self.buf.extend_from_slice(&v.to_ne_bytes());
+        }
+    }
+
     /// An attribute with a raw payload, padded to 4 bytes.
     pub fn attr(&mut self, ty: u16, data: &[u8]) {
         let len = 4 + data.len();
@@ -330,6 +344,14 @@ pub fn route(
 
 /// RTM_GETROUTE for one destination: the kernel answers with the route it would use.
 pub fn get_route(buf: &mut Vec<u8>, seq: u32, dst: IpAddr) {
+    get_route_flags(buf, seq, dst, 0)
+}
+
+/// rtm_flags of a lookup: answer with the matching FIB entry, not the resolved route.
+pub const RTM_F_FIB_MATCH: u32 = 0x2000;
+
+/// RTM_GETROUTE with rtm_flags (e.g. [`RTM_F_FIB_MATCH`]).
+pub fn get_route_flags(buf: &mut Vec<u8>, seq: u32, dst: IpAddr, rtm_flags: u32) {
     let mut m = Msg::begin(buf, RTM_GETROUTE, NLM_F_REQUEST, seq);
     let (family, len) = if dst.is_ipv4() {
         (AF_INET, 32)
@@ -337,6 +359,8 @@ pub fn get_route(buf: &mut Vec<u8>, seq: u32, dst: IpAddr) {
         (AF_INET6, 128)
     };
     m.rtmsg(family, len, 0, 0, 0, 0);
+    let at = m.buf.len() - 4;
+    m.buf[at..].copy_from_slice(&rtm_flags.to_ne_bytes());
     m.attr_ip(RTA_DST, dst);
     m.finish();
 }

@@ -37,14 +37,14 @@ impl Failure {
 }
 
 /// One netlink message in a received datagram.
-struct NlMsg<'a> {
-    ty: u16,
-    seq: u32,
-    payload: &'a [u8],
+pub(crate) struct NlMsg<'a> {
+    pub ty: u16,
+    pub seq: u32,
+    pub payload: &'a [u8],
 }
 
 /// The messages of one datagram; stops at the first malformed header.
-fn messages(mut buf: &[u8]) -> impl Iterator<Item = NlMsg<'_>> {
+pub(crate) fn messages(mut buf: &[u8]) -> impl Iterator<Item = NlMsg<'_>> {
     std::iter::from_fn(move || {
         if buf.len() < NLMSG_HDRLEN {
             return None;
@@ -64,7 +64,7 @@ fn messages(mut buf: &[u8]) -> impl Iterator<Item = NlMsg<'_>> {
 }
 
 /// The errno of an NLMSG_ERROR payload (0 for an ack).
-fn error_code(payload: &[u8]) -> i32 {
+pub(crate) fn error_code(payload: &[u8]) -> i32 {
     payload
         .get(0..4)
         .map_or(-libc::EBADMSG, |b| {
@@ -182,7 +182,7 @@ impl RtSocket {
 
     /// Send the request that `build` appends and wait for its ack; `op` describes it
     /// and is only formatted on failure.
-    fn execute(
+    pub(crate) fn execute(
         &mut self,
         build: impl FnOnce(&mut Vec<u8>, u32),
         op: impl FnOnce() -> String,
@@ -348,7 +348,11 @@ impl RtSocket {
     }
 
     /// Like [`RtSocket::link_index`], but a failure is reported as part of `op`.
-    fn link_index_for(&mut self, ifname: &str, op: impl Fn() -> String) -> Result<u32, NetError> {
+    pub(crate) fn link_index_for(
+        &mut self,
+        ifname: &str,
+        op: impl Fn() -> String,
+    ) -> Result<u32, NetError> {
         if let Some(&i) = self.index.get(ifname) {
             return Ok(i);
         }
@@ -384,17 +388,27 @@ impl RtSocket {
     }
 
     /// Send a dump request and hand each reply's (type, payload) to `f`.
-    fn dump(
+    pub(crate) fn dump(
         &mut self,
         ty: u16,
         family: u8,
+        op: &str,
+        f: impl FnMut(&[u8]) -> Result<(), NetError>,
+    ) -> Result<(), NetError> {
+        self.dump_with(|buf, seq| raw::dump(buf, seq, ty, family), op, f)
+    }
+
+    /// Like [`RtSocket::dump`], with the request built by `build(buf, seq)`.
+    pub(crate) fn dump_with(
+        &mut self,
+        build: impl FnOnce(&mut Vec<u8>, u32),
         op: &str,
         mut f: impl FnMut(&[u8]) -> Result<(), NetError>,
     ) -> Result<(), NetError> {
         let seq = self.next_seq();
         let mut buf = std::mem::take(&mut self.sbuf);
         buf.clear();
-        raw::dump(&mut buf, seq, ty, family);
+        build(&mut buf, seq);
         let sent = self.send_buf(&buf);
         self.sbuf = buf;
         sent.map_err(|e| NetError::io(op, e))?;
@@ -436,7 +450,7 @@ impl RtSocket {
         Ok(links)
     }
 
-    fn names(&mut self) -> Result<HashMap<u32, String>, NetError> {
+    pub(crate) fn names(&mut self) -> Result<HashMap<u32, String>, NetError> {
         Ok(self
             .links()?
             .into_iter()
@@ -484,11 +498,21 @@ impl RtSocket {
 
     /// The route the kernel would use for `dst` (RTM_GETROUTE), next hops named.
     pub fn route_get(&mut self, dst: IpAddr) -> Result<RouteInfo, NetError> {
+        self.route_lookup(dst, 0)
+    }
+
+    /// The FIB entry that matches `dst` with all of its next hops (`ip route get fibmatch`):
+    /// for a multipath route every branch, where [`RtSocket::route_get`] gives the one taken.
+    pub fn route_get_fib(&mut self, dst: IpAddr) -> Result<RouteInfo, NetError> {
+        self.route_lookup(dst, raw::RTM_F_FIB_MATCH)
+    }
+
+    fn route_lookup(&mut self, dst: IpAddr, rtm_flags: u32) -> Result<RouteInfo, NetError> {
         let op = || format!("looking up the route to {dst}");
         let seq = self.next_seq();
         let mut buf = std::mem::take(&mut self.sbuf);
         buf.clear();
-        raw::get_route(&mut buf, seq, dst);
+        raw::get_route_flags(&mut buf, seq, dst, rtm_flags);
         let sent = self.send_buf(&buf);
         self.sbuf = buf;
         sent.map_err(|e| NetError::io(op(), e))?;
