@@ -32,6 +32,18 @@ impl Shape {
         }
     }
 
+    /// The longest shortest path in router hops (roughly: for choosing TTLs).
+    pub fn diameter(&self) -> usize {
+        match *self {
+            Shape::Line(n) => n + 1,
+            Shape::Ring(n) => n / 2 + 1,
+            Shape::Star(_) => 1,
+            Shape::Tree(..) => 1,
+            Shape::FatTree(_) => 5,
+            Shape::Grid(w, h) => w + h,
+        }
+    }
+
     /// Why the arguments make no lab, if they don't.
     pub fn check(&self) -> Result<(), String> {
         match *self {
@@ -62,15 +74,26 @@ struct Gen {
     nodes: String,
     links: String,
     count: usize,
+    /// Paths longer than 64 hops: every node sends with TTL 255.
+    long_paths: bool,
 }
 
 impl Gen {
     fn node(&mut self, name: &str, kind: &str) {
         self.count += 1;
-        if kind == "host" {
+        let mut attrs = Vec::new();
+        if kind != "host" {
+            attrs.push(format!("kind = \"{kind}\""));
+        }
+        if self.long_paths && kind != "switch" {
+            // Replies start with the replier's default TTL (64): paths longer than that
+            // need it raised to reach back at all.
+            attrs.push("sysctl = { \"net.ipv4.ip_default_ttl\" = 255 }".into());
+        }
+        if attrs.is_empty() {
             let _ = writeln!(self.nodes, "{name} = {{}}");
         } else {
-            let _ = writeln!(self.nodes, "{name} = {{ kind = \"{kind}\" }}");
+            let _ = writeln!(self.nodes, "{name} = {{ {} }}", attrs.join(", "));
         }
     }
     fn link(&mut self, a: &str, b: &str) {
@@ -86,6 +109,7 @@ pub fn generate(shape: Shape, name: Option<&str>, ssh: bool) -> Result<String, S
         nodes: String::new(),
         links: String::new(),
         count: 0,
+        long_paths: shape.diameter() > 60,
     };
     let pool;
     match shape {

@@ -4,7 +4,9 @@
 
 pub mod cidr;
 pub mod error;
+pub mod firewall;
 pub mod gen;
+pub mod impair;
 pub mod model;
 pub mod plan;
 pub mod render;
@@ -12,6 +14,8 @@ mod spec;
 
 pub use cidr::Cidr;
 pub use error::{LabError, LabErrors};
+pub use firewall::Firewall;
+pub use impair::Impair;
 pub use model::Lab;
 pub use plan::{
     plan, Endpoint, FileCopy, Interface, Kind, LinkPlan, Mac, NextHop, NodePlan, Plan, Route,

@@ -47,6 +47,7 @@ pub struct Node {
     pub private: Vec<String>,
     pub routes: Vec<StaticRoute>,
     pub gateway: Option<(IpAddr, usize)>,
+    pub firewall: Option<crate::firewall::Firewall>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +65,8 @@ pub struct Link {
     pub addresses: Vec<(usize, Cidr, usize)>,
     pub mtu: Option<u32>,
     pub cost: u32,
+    /// Rate limit, delay, jitter, loss (each direction).
+    pub impair: crate::impair::Impair,
 }
 
 #[derive(Debug, Clone)]
@@ -204,7 +207,9 @@ impl Resolver {
             }
         };
         let mut nodes = Vec::with_capacity(nodes_spec.len());
-        for (name, ns) in nodes_spec {
+        let mut firewalls = Vec::with_capacity(nodes_spec.len());
+        for (name, mut ns) in nodes_spec {
+            firewalls.push(ns.get_mut().firewall.take());
             let node = self.node(name, ns, ssh, dir);
             nodes.push(node);
         }
@@ -212,6 +217,7 @@ impl Resolver {
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
 
         let links = self.links(spec.links, &nodes, &index, &names);
+        crate::firewall::resolve(&self.src, &mut self.errors, &mut nodes, &links, firewalls);
 
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| (e.line, e.col));
@@ -449,6 +455,7 @@ impl Resolver {
             private,
             routes,
             gateway,
+            firewall: None,
         }
     }
 
@@ -637,15 +644,49 @@ impl Resolver {
                     }
                 }
             };
+            let impair = self.impair(&ls);
             links.push(Link {
                 ends,
                 subnet,
                 addresses,
                 mtu,
                 cost,
+                impair,
             });
         }
         links
+    }
+}
+
+impl Resolver {
+    /// A link's impairments, each value checked where it is written.
+    fn impair(&mut self, ls: &spec::LinkSpec) -> crate::impair::Impair {
+        use crate::impair::{parse_loss, parse_rate, parse_time, Impair};
+        fn one<T>(
+            r: &mut Resolver,
+            v: &Option<S<String>>,
+            what: &str,
+            parse: fn(&str) -> Result<T, crate::impair::Bad>,
+        ) -> Option<T> {
+            let v = v.as_ref()?;
+            parse(v.get_ref())
+                .map_err(|(msg, hint)| r.err(v.span().start, format!("{what}: {msg}"), hint))
+                .ok()
+        }
+        let imp = Impair {
+            rate: one(self, &ls.rate, "rate", parse_rate),
+            delay: one(self, &ls.delay, "delay", parse_time),
+            jitter: one(self, &ls.jitter, "jitter", parse_time),
+            loss: one(self, &ls.loss, "loss", parse_loss),
+        };
+        if let (Some(j), None) = (&ls.jitter, &ls.delay) {
+            self.err(
+                j.span().start,
+                "jitter: a jitter needs a delay to vary",
+                "add a delay, e.g. delay = \"20ms\", jitter = \"5ms\"".to_string(),
+            );
+        }
+        imp
     }
 }
 
@@ -745,6 +786,8 @@ fn toml_error(src: &Source, e: &toml::de::Error) -> LabErrors {
                 spec::NODE_KEYS,
                 spec::LINK_KEYS,
                 spec::ROUTE_KEYS,
+                crate::firewall::FIREWALL_KEYS,
+                crate::firewall::RULE_KEYS,
             ]
             .concat()
         } else {

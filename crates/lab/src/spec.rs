@@ -42,6 +42,7 @@ pub struct NodeSpec {
     pub routes: Vec<S<RouteSpec>>,
     pub gateway: Option<S<String>>,
     pub ssh: Option<S<bool>>,
+    pub firewall: Option<S<crate::firewall::FirewallSpec>>,
 }
 
 /// Sysctl values may be written as strings, integers or booleans.
@@ -78,13 +79,28 @@ pub struct LinkSpec {
     pub addresses: Option<S<Vec<S<String>>>>,
     pub mtu: Option<S<i64>>,
     pub cost: Option<S<i64>>,
+    /// Impairments (see `impair`): `rate = "10mbit"`, `delay = "20ms"`, `jitter`, `loss`.
+    pub rate: Option<S<String>>,
+    pub delay: Option<S<String>>,
+    pub jitter: Option<S<String>>,
+    pub loss: Option<S<String>>,
 }
 
 /// Every key the file may hold, per table: for "did you mean" hints.
 pub const LAB_KEYS: &[&str] = &["name", "pool", "pool6", "routing", "ssh"];
 pub const NODE_KEYS: &[&str] = &[
-    "kind", "exec", "sysctl", "files", "private", "routes", "gateway", "ssh",
+    "kind", "exec", "sysctl", "files", "private", "routes", "gateway", "ssh", "firewall",
 ];
-pub const LINK_KEYS: &[&str] = &["endpoints", "subnet", "addresses", "mtu", "cost"];
+pub const LINK_KEYS: &[&str] = &[
+    "endpoints",
+    "subnet",
+    "addresses",
+    "mtu",
+    "cost",
+    "rate",
+    "delay",
+    "jitter",
+    "loss",
+];
 pub const ROUTE_KEYS: &[&str] = &["to", "via"];
 pub const TOP_KEYS: &[&str] = &["lab", "nodes", "links"];

@@ -820,3 +820,43 @@ fn check_reachability(p: &Plan) {
         }
     }
 }
+
+#[test]
+fn pools_at_the_edges_of_the_address_space() {
+    // The top of the IPv6 space and a whole-space pool: no overflow, subnets as expected.
+    let p = ok("[lab]\npool6 = \"ffff:ffff:ffff:fffe::/63\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n");
+    assert_eq!(
+        addr(&p, "a", "eth1"),
+        ["10.0.0.5/30", "ffff:ffff:ffff:ffff::1/64"]
+    );
+    let e = lab("[lab]\npool6 = \"ffff:ffff:ffff:ffff::/64\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n").unwrap_err();
+    assert!(e.contains("is exhausted"), "{e}");
+    ok("[lab]\npool = \"0.0.0.0/0\"\npool6 = \"::/0\"\n[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
+    ok("[lab]\npool = \"255.255.255.252/30\"\n[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
+}
+
+#[test]
+fn routes_recompute_from_a_stored_plan_with_the_lab_files_own() {
+    // What `up` stores leaves out `routes`; recomputing must give them back exactly,
+    // including the lab file's own route and gateway.
+    let text = TWO_ROUTERS
+        .replace(
+            "r1 = { kind = \"router\" }",
+            "r1 = { kind = \"router\", routes = [{ to = \"192.0.2.0/24\", via = \"10.0.2.2\" }] }",
+        )
+        .replace("h2 = {}", "h2 = { gateway = \"10.0.0.9\" }")
+        .replace("h3 = {}", "h3 = {}\nx = {}")
+        + "[[links]]\nendpoints = [\"x\", \"s1\"]\naddresses = [\"10.0.0.9/24\"]\n";
+    let p = ok(&text);
+    assert_eq!(routes(&p, "h2"), ["default via 10.0.0.9 dev eth0"]);
+    assert!(routes(&p, "r1").contains(&"192.0.2.0/24 via 10.0.2.2 dev eth1".to_string()));
+    let mut stored = p.clone();
+    for n in &mut stored.nodes {
+        n.routes.clear();
+    }
+    let stored: Plan = serde_json::from_str(&serde_json::to_string(&stored).unwrap()).unwrap();
+    let again = nsnet_lab::plan::routes(&stored, &HashSet::new());
+    for (n, r) in p.nodes.iter().zip(again) {
+        assert_eq!(n.routes, r, "{}", n.name);
+    }
+}

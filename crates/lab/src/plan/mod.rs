@@ -2,14 +2,15 @@
 //! name, MAC and addresses, every node's routes and sysctls. Errors that need the whole
 //! network (overlaps, exhausted pools, gateways off-segment) are found here, with spans.
 
+mod routes;
 mod types;
+pub use routes::routes;
 pub use types::*;
 
 use crate::cidr::Cidr;
 use crate::error::{LabError, LabErrors};
 use crate::model::{Lab, BRIDGE_NAME};
-use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::{EdgeRef, Reversed};
+use routes::{fam, route_order, V4, V6};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -41,17 +42,6 @@ struct Seg {
     /// L3 ends: (link, end index 0/1).
     members: Vec<(usize, usize)>,
     subnet: [Option<(Cidr, usize)>; 2],
-}
-
-const V4: usize = 0;
-const V6: usize = 1;
-
-fn fam(c: &Cidr) -> usize {
-    if c.is_v4() {
-        V4
-    } else {
-        V6
-    }
 }
 
 impl Planner<'_> {
@@ -117,8 +107,7 @@ impl Planner<'_> {
 
         self.explicit_subnets(&mut segs);
         let addrs = self.addresses(&mut segs);
-        let plan_nodes = self.nodes(&segs, &link_seg, &addrs);
-        let links = lab
+        let links: Vec<LinkPlan> = lab
             .links
             .iter()
             .enumerate()
@@ -128,8 +117,10 @@ impl Planner<'_> {
                 mtu: l.mtu,
                 cost: l.cost,
                 segment: link_seg[li],
+                impair: l.impair,
             })
             .collect();
+        let plan_nodes = self.nodes(&segs, &link_seg, &addrs, &links);
         let segments = segs
             .iter()
             .map(|s| Segment {
@@ -306,28 +297,37 @@ impl Planner<'_> {
         }
         let width = pool.max_prefix() as u32;
         let start = bits(&pool.addr);
-        let end = start + pool.size();
+        // Inclusive last addresses throughout: a block at the top of the IPv6 space ends at
+        // u128::MAX, one past it does not exist.
+        let pool_last = start.saturating_add(pool.size() - 1);
         let mut ex: Vec<(u128, u128)> = explicit
             .iter()
-            .map(|(c, _, _)| (bits(&c.network().addr), bits(&c.network().addr) + c.size()))
+            .map(|(c, _, _)| {
+                let s = bits(&c.network().addr);
+                (s, s.saturating_add(c.size() - 1))
+            })
             .collect();
         ex.sort();
-        let mut cursor = start;
+        let mut cursor = Some(start);
         for (done, &(_, si, prefix)) in want.iter().enumerate() {
             let size = 1u128 << (width - prefix as u32);
             let got = loop {
-                let cand = cursor.div_ceil(size) * size;
-                if cand + size > end {
+                let Some(cand) = cursor.and_then(|c| c.checked_next_multiple_of(size)) else {
                     break None;
-                }
-                // The first explicit block that ends after cand starts.
-                let k = ex.partition_point(|&(_, e)| e <= cand);
-                match ex.get(k) {
-                    Some(&(s, e)) if s < cand + size => cursor = e,
-                    _ => break Some(cand),
+                };
+                match cand.checked_add(size - 1) {
+                    Some(last) if last <= pool_last => {
+                        // The first explicit block that ends at or after cand.
+                        let k = ex.partition_point(|&(_, e)| e < cand);
+                        match ex.get(k) {
+                            Some(&(s, e)) if s <= last => cursor = e.checked_add(1),
+                            _ => break Some((cand, last)),
+                        }
+                    }
+                    _ => break None,
                 }
             };
-            let Some(cand) = got else {
+            let Some((cand, last)) = got else {
                 let left = want.len() - done;
                 self.err(
                     pool_at,
@@ -336,7 +336,7 @@ impl Planner<'_> {
                 );
                 return;
             };
-            cursor = cand + size;
+            cursor = last.checked_add(1);
             let c = Cidr::new(from_bits(&pool.addr, cand), prefix).expect("prefix in range");
             segs[si].subnet[f] = Some((c, pool_at));
         }
@@ -442,6 +442,7 @@ impl Planner<'_> {
         segs: &[Seg],
         link_seg: &[usize],
         addrs: &HashMap<(usize, usize), Vec<Cidr>>,
+        links: &[LinkPlan],
     ) -> Vec<NodePlan> {
         let lab = self.lab;
         let mut macs: HashSet<[u8; 6]> = HashSet::new();
@@ -461,9 +462,25 @@ impl Planner<'_> {
                 });
             }
         }
-        let mut routes = self.static_routes(segs, &ifaces);
-        self.host_defaults(segs, &ifaces, &mut routes);
-        self.explicit_routes(segs, &ifaces, &mut routes);
+        let view = routes::View {
+            routing: lab.routing,
+            kinds: lab.nodes.iter().map(|n| n.kind).collect(),
+            names: lab.nodes.iter().map(|n| n.name.as_str()).collect(),
+            ifaces: ifaces.iter().map(Vec::as_slice).collect(),
+            links,
+            subnets: segs
+                .iter()
+                .map(|s| [s.subnet[V4].map(|x| x.0), s.subnet[V6].map(|x| x.0)])
+                .collect(),
+        };
+        let mut routes = routes::computed(&view, &HashSet::new());
+        // The lab file's own routes (gateways, then `routes`) replace computed ones.
+        let mut own: Vec<HashMap<Cidr, Route>> = vec![HashMap::new(); lab.nodes.len()];
+        self.gateways(&ifaces, &mut own);
+        self.explicit_routes(segs, &ifaces, &mut own);
+        for (r, o) in routes.iter_mut().zip(&own) {
+            r.extend(o.iter().map(|(k, v)| (*k, v.clone())));
+        }
 
         let mut out = Vec::with_capacity(lab.nodes.len());
         for (ni, (n, ifs)) in lab.nodes.iter().zip(ifaces).enumerate() {
@@ -499,6 +516,8 @@ impl Planner<'_> {
             sysctls.extend(n.sysctls.iter().cloned());
             let mut rs: Vec<Route> = std::mem::take(&mut routes[ni]).into_values().collect();
             rs.sort_by_key(route_order);
+            let mut own_routes: Vec<Route> = std::mem::take(&mut own[ni]).into_values().collect();
+            own_routes.sort_by_key(route_order);
             out.push(NodePlan {
                 name: n.name.clone(),
                 kind: n.kind,
@@ -510,114 +529,16 @@ impl Planner<'_> {
                 bridge: (n.kind == Kind::Switch).then(|| BRIDGE_NAME.to_string()),
                 interfaces: ifs,
                 routes: rs,
+                own_routes,
+                firewall: n.firewall.clone(),
             });
         }
         out
     }
 
-    /// Shortest-path routes for every router to every subnet it is not on. One Dijkstra per
-    /// segment over the reversed graph gives every router's distance to it; the next hops of
-    /// a router are the neighbours on a shortest path (ties: all of them, ECMP).
-    fn static_routes(
-        &mut self,
-        segs: &[Seg],
-        ifaces: &[Vec<Interface>],
-    ) -> Vec<HashMap<Cidr, Route>> {
-        let lab = self.lab;
-        let mut routes: Vec<HashMap<Cidr, Route>> = vec![HashMap::new(); lab.nodes.len()];
-        if lab.routing != Routing::Static {
-            return routes;
-        }
-        // Vertices: one per router, one per segment. router→segment costs the link's cost,
-        // segment→router costs nothing, so a path costs the sum of the links it leaves by.
-        let mut g: DiGraph<(), u64> = DiGraph::new();
-        let seg_v: Vec<NodeIndex> = segs.iter().map(|_| g.add_node(())).collect();
-        let mut router_v: HashMap<usize, NodeIndex> = HashMap::new();
-        // Per segment: (router, its iface index, the link's cost).
-        let mut seg_routers: Vec<Vec<(usize, usize)>> = vec![Vec::new(); segs.len()];
-        for (ni, n) in lab.nodes.iter().enumerate() {
-            if n.kind != Kind::Router {
-                continue;
-            }
-            let v = g.add_node(());
-            router_v.insert(ni, v);
-            for (ii, i) in ifaces[ni].iter().enumerate() {
-                let cost = lab.links[i.link].cost as u64;
-                g.add_edge(v, seg_v[i.segment], cost);
-                g.add_edge(seg_v[i.segment], v, 0);
-                seg_routers[i.segment].push((ni, ii));
-            }
-        }
-        if router_v.is_empty() {
-            return routes;
-        }
-        let mut dist: Vec<u64> = vec![u64::MAX; g.node_count()];
-        for (si, seg) in segs.iter().enumerate() {
-            if seg.subnet.iter().all(Option::is_none) || seg_routers[si].is_empty() {
-                continue;
-            }
-            dijkstra_into(&g, seg_v[si], &mut dist);
-            for (&r, &rv) in &router_v {
-                let d = dist[rv.index()];
-                if d == u64::MAX || ifaces[r].iter().any(|i| i.segment == si) {
-                    continue;
-                }
-                for f in [V4, V6] {
-                    let Some((subnet, _)) = seg.subnet[f] else {
-                        continue;
-                    };
-                    let mut hops: Vec<NextHop> = Vec::new();
-                    for i in &ifaces[r] {
-                        let cost = lab.links[i.link].cost as u64;
-                        for &(r2, i2) in &seg_routers[i.segment] {
-                            if r2 == r || dist[router_v[&r2].index()].saturating_add(cost) != d {
-                                continue;
-                            }
-                            let ifc = &ifaces[r2][i2];
-                            if let Some(a) = ifc.addrs.iter().find(|a| fam(a) == f) {
-                                hops.push(NextHop {
-                                    via: a.addr,
-                                    dev: i.name.clone(),
-                                });
-                            }
-                        }
-                    }
-                    hops.sort();
-                    hops.dedup();
-                    if !hops.is_empty() {
-                        routes[r].insert(
-                            subnet,
-                            Route {
-                                to: subnet,
-                                via: hops,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        routes
-    }
-
-    /// Hosts: a default route via the nearest router on one of their segments (ties by
-    /// name), or via their `gateway`.
-    fn host_defaults(
-        &mut self,
-        segs: &[Seg],
-        ifaces: &[Vec<Interface>],
-        routes: &mut [HashMap<Cidr, Route>],
-    ) {
-        let lab = self.lab;
-        // Routers' addresses per segment.
-        let mut seg_routers: Vec<Vec<(usize, usize)>> = vec![Vec::new(); segs.len()];
-        for (ni, n) in lab.nodes.iter().enumerate() {
-            if n.kind == Kind::Router {
-                for (ii, i) in ifaces[ni].iter().enumerate() {
-                    seg_routers[i.segment].push((ni, ii));
-                }
-            }
-        }
-        for (ni, n) in lab.nodes.iter().enumerate() {
+    /// Hosts' `gateway`: a default route that replaces the computed one (goes into `own`).
+    fn gateways(&mut self, ifaces: &[Vec<Interface>], routes: &mut [HashMap<Cidr, Route>]) {
+        for (ni, n) in self.lab.nodes.iter().enumerate() {
             if n.kind != Kind::Host {
                 continue;
             }
@@ -636,46 +557,11 @@ impl Planner<'_> {
                     None => self.off_segment(at, &n.name, "gateway", &gw, &ifaces[ni]),
                 }
             }
-            if lab.routing != Routing::Static {
-                continue;
-            }
-            for f in [V4, V6] {
-                let to = Cidr::default_route(f == V4);
-                if routes[ni].contains_key(&to) {
-                    continue;
-                }
-                let best = ifaces[ni]
-                    .iter()
-                    .flat_map(|i| {
-                        let cost = lab.links[i.link].cost;
-                        seg_routers[i.segment].iter().filter_map(move |&(r, ri)| {
-                            let a = ifaces[r][ri].addrs.iter().find(|a| fam(a) == f)?;
-                            Some((cost, lab.nodes[r].name.as_str(), i.name.as_str(), a.addr))
-                        })
-                    })
-                    .filter(|_| {
-                        ifaces[ni]
-                            .iter()
-                            .any(|i| i.addrs.iter().any(|a| fam(a) == f))
-                    })
-                    .min();
-                if let Some((_, _, dev, via)) = best {
-                    routes[ni].insert(
-                        to,
-                        Route {
-                            to,
-                            via: vec![NextHop {
-                                via,
-                                dev: dev.to_string(),
-                            }],
-                        },
-                    );
-                }
-            }
         }
     }
 
-    /// The lab file's own `routes`: they replace computed routes to the same destination.
+    /// The lab file's own `routes` (into `own`): they replace computed routes to the same
+    /// destination.
     fn explicit_routes(
         &mut self,
         _segs: &[Seg],
@@ -745,35 +631,6 @@ fn on_link(ifs: &[Interface], gw: &IpAddr) -> Option<String> {
                 .any(|a| a.network().contains(gw) && a.addr != *gw)
         })
         .map(|i| i.name.clone())
-}
-
-fn route_order(r: &Route) -> (bool, bool, Cidr) {
-    (r.to.prefix == 0, !r.to.is_v4(), r.to)
-}
-
-/// Distances from `src` to every vertex over the reversed graph (so: every vertex's
-/// distance *to* `src`), written into `dist`.
-fn dijkstra_into(g: &DiGraph<(), u64>, src: NodeIndex, dist: &mut [u64]) {
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-    dist.fill(u64::MAX);
-    dist[src.index()] = 0;
-    let mut heap = BinaryHeap::new();
-    heap.push(Reverse((0u64, src.index())));
-    let rev = Reversed(g);
-    while let Some(Reverse((d, v))) = heap.pop() {
-        if d > dist[v] {
-            continue;
-        }
-        for e in petgraph::visit::IntoEdges::edges(rev, NodeIndex::new(v)) {
-            let u = e.target().index();
-            let nd = d + *e.weight();
-            if nd < dist[u] {
-                dist[u] = nd;
-                heap.push(Reverse((nd, u)));
-            }
-        }
-    }
 }
 
 fn bits(a: &IpAddr) -> u128 {

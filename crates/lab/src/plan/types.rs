@@ -73,6 +73,13 @@ pub struct NodePlan {
     pub interfaces: Vec<Interface>,
     /// Routes to install, in a stable order (default routes last).
     pub routes: Vec<Route>,
+    /// The lab file's own routes (its `routes` and `gateway`), also in `routes`. They stay
+    /// in the lab's stored state, which leaves out `routes`: the rest is recomputed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_routes: Vec<Route>,
+    /// Firewall and NAT rules (an nftables table `inet nsnet`), if the lab file gives any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<crate::firewall::Firewall>,
 }
 
 impl NodePlan {
@@ -154,6 +161,9 @@ pub struct LinkPlan {
     pub mtu: Option<u32>,
     pub cost: u32,
     pub segment: usize,
+    /// Rate limit, delay, jitter and loss, applied at both ends (so in each direction).
+    #[serde(default, skip_serializing_if = "crate::impair::Impair::is_empty")]
+    pub impair: crate::impair::Impair,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
