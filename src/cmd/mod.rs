@@ -1,13 +1,20 @@
 //! One file per subcommand: each a clap derive struct with a `run` method.
 use clap::{Parser, Subcommand};
 
+mod capture;
 mod down;
 mod enter;
 mod exec;
+mod fw;
 mod gen;
 mod graph;
+mod link;
 mod logs;
+mod path;
 mod plan;
+mod proxy;
+mod ssh;
+mod ssh_config;
 mod status;
 mod up;
 
@@ -59,6 +66,12 @@ pub enum Command {
     /// the command runs on every node at once and each output line is prefixed with `node: `; the
     /// status is nonzero if it failed anywhere.
     Exec(exec::ExecCmd),
+    /// Show a node's firewall rules with their packet and byte counters (root)
+    ///
+    /// Print the firewall of a running node as its lab file gives it, one line per rule in file
+    /// order, with the packets and bytes each rule has matched, read from the kernel (the node's
+    /// nftables table inet nsnet).
+    Fw(fw::FwCmd),
     /// Show the labs that are up: nodes, PIDs, liveness, addresses
     ///
     /// Show the labs that are up: each node's kind, init PID, whether the init still runs, and
@@ -68,6 +81,46 @@ pub enum Command {
     ///
     /// Print a node's log: what its init reported and the output of the node's `exec` commands.
     Logs(logs::LogsCmd),
+    /// Take links down or up (with --reroute: routes heal around them), impair them, list them
+    ///
+    /// `nsnet link down r1:eth1` (or `nsnet link down r1 r2`) sets both ends of the link down;
+    /// `up` brings them back. With --reroute a routing = "static" lab recomputes its shortest
+    /// paths without the links that are down and rewrites the routes that change. `link set`
+    /// limits a link's rate (tbf) or adds delay, jitter and loss (netem) in both directions;
+    /// `link show` lists every link with its state and impairments as the kernel has them.
+    Link(link::LinkCmd),
+    /// Capture packets on a node's interface: pcap (-w FILE, -w - for stdout) or one line each
+    ///
+    /// Capture the frames a node's interface sends and receives, from a packet socket inside the
+    /// node's network namespace. With -w, a classic pcap file (tcpdump -r, Wireshark; `-w -`
+    /// streams to stdout, e.g. into `wireshark -k -i -`); without, one line per packet. Stops
+    /// after -c COUNT packets, on ^C, or when the reader goes away.
+    Capture(capture::CaptureCmd),
+    /// Show the hops a packet takes from a node to a node or address, and where it breaks
+    ///
+    /// Follow the way from SRC to DST through each node's own kernel routing table (every branch
+    /// of a multipath route), with the interfaces and next hops, and say where and why it breaks:
+    /// no route, a link down, a node that does not forward. Exits 1 when a branch breaks.
+    Path(path::PathCmd),
+    /// Log into a node with ssh, or run a command there; the host needs no interface in the lab
+    ///
+    /// Run the stock ssh client as root into a node: through `nsnet proxy` (a connection made
+    /// inside the node's network namespace), with the lab's key and known_hosts, so the host
+    /// needs no interface in the lab. Without a command after `--`, a login shell. Exits with
+    /// ssh's status.
+    Ssh(ssh::SshCmd),
+    /// Relay stdin/stdout to a TCP port on a node's loopback (an ssh ProxyCommand)
+    ///
+    /// Connect to 127.0.0.1:PORT inside the node's network namespace and relay stdin to it and
+    /// it to stdout until both sides are closed. This is the ProxyCommand of `nsnet ssh` and of
+    /// `nsnet ssh-config`.
+    Proxy(proxy::ProxyCmd),
+    /// Print an ssh_config with a `Host <node>.<lab>` entry per node (for ssh, scp, Ansible)
+    ///
+    /// Print an ssh_config snippet with a `Host <node>.<lab>` entry for every node that runs
+    /// sshd, reached through `nsnet proxy`: `ssh -F <(nsnet ssh-config) h1.<lab>`, scp, rsync and
+    /// Ansible work from the host.
+    SshConfig(ssh_config::SshConfigCmd),
 }
 
 impl Cli {
@@ -80,8 +133,15 @@ impl Cli {
             Command::Down(c) => c.run(),
             Command::Enter(c) => c.run(),
             Command::Exec(c) => c.run(),
+            Command::Fw(c) => c.run(),
             Command::Status(c) => c.run(),
             Command::Logs(c) => c.run(),
+            Command::Link(c) => c.run(),
+            Command::Capture(c) => c.run(),
+            Command::Path(c) => c.run(),
+            Command::Ssh(c) => c.run(),
+            Command::Proxy(c) => c.run(),
+            Command::SshConfig(c) => c.run(),
         }
     }
 }

@@ -5,13 +5,27 @@ use std::path::PathBuf;
 pub struct UpCmd {
     /// The lab file (TOML)
     pub lab: PathBuf,
+    /// Print how long each phase took (plan, spawn inits, links, addresses and routes …)
+    #[arg(long)]
+    pub timings: bool,
+    /// Run the lab under this name instead of the file's (to run one lab file twice)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 impl UpCmd {
     pub fn run(self) -> super::CmdResult {
         nsnet_core::up::check_privileges()?;
-        let plan = nsnet_lab::load_plan(&self.lab)?;
-        let st = nsnet_core::up(&plan)?;
+        let mut t = nsnet_core::Timings::default();
+        let mut lab = nsnet_lab::Lab::load(&self.lab)?;
+        if let Some(name) = self.name {
+            nsnet_lab::model::check_name(&name, 12)
+                .map_err(|why| format!("--name `{name}` {why}: use 1-12 characters of a-z, 0-9 and -, starting with a letter"))?;
+            lab.name = name;
+        }
+        let plan = nsnet_lab::plan(&lab)?;
+        t.lap("plan");
+        let st = nsnet_core::up::up_timed(&plan, &mut t)?;
         println!("lab {} is up: {} node(s)", plan.lab, st.nodes.len());
         println!("{:<16} {:<7} {:>8}  ADDRESSES", "NODE", "KIND", "PID");
         for (rec, node) in st.nodes.iter().zip(&plan.nodes) {
@@ -23,6 +37,13 @@ impl UpCmd {
                 rec.pid,
                 addrs.join(" ")
             );
+        }
+        if self.timings {
+            eprintln!("timings:");
+            for (phase, d) in &t.phases {
+                eprintln!("  {phase:<18} {:>8.3} s", d.as_secs_f64());
+            }
+            eprintln!("  {:<18} {:>8.3} s", "total", t.total().as_secs_f64());
         }
         Ok(0)
     }

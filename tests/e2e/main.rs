@@ -2,6 +2,9 @@
 //! Each test uses its own lab name and brings it down on drop, also when it fails; when not
 //! root, each test says "skipped: needs root" and returns.
 
+mod experiments;
+mod firewall;
 mod nodes;
+mod ssh;
 mod util;
 mod wiring;

@@ -104,13 +104,22 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Writes `body` (everything after the `[lab]` table) as lab `name`.
+    /// Writes `body` (everything after the `[lab]` table) as lab `name`, without sshd.
     pub fn new(name: &str, body: &str) -> Lab {
+        Lab::create(name, false, body)
+    }
+
+    /// Like `new`, with sshd in every node (`ssh = true`).
+    pub fn with_ssh(name: &str, body: &str) -> Lab {
+        Lab::create(name, true, body)
+    }
+
+    fn create(name: &str, ssh: bool, body: &str) -> Lab {
         let dir = std::env::temp_dir().join(format!("nsnet-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("lab.toml");
-        let text = format!("[lab]\nname = \"{name}\"\nssh = false\n\n{body}");
+        let text = format!("[lab]\nname = \"{name}\"\nssh = {ssh}\n\n{body}");
         std::fs::write(&file, text).unwrap();
         // A leftover from an earlier, killed run must not fail this one.
         let _ = nsnet(&["down", name]);

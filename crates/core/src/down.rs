@@ -118,6 +118,7 @@ pub(crate) fn teardown(
         ..DownReport::default()
     };
     stop_inits(targets, &mut errors);
+    let lock = state::global_lock();
     for path in state::netns_entries(lab, plan) {
         match umount2(&path, MntFlags::MNT_DETACH) {
             Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
@@ -132,6 +133,10 @@ pub(crate) fn teardown(
             Err(source) => errors.push(DownError::Remove { path, source }),
         }
     }
+    if lock.is_ok() {
+        state::release_netns_mount();
+    }
+    drop(lock);
     let dir = state::lab_dir(lab);
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => {}

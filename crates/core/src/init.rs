@@ -52,6 +52,8 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 const NODE_RUN: &str = "/run/nsnet";
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const BASHRC: &str = include_str!("../../../rootfs/bashrc");
+/// How long a node waits for its sshd to listen before it reports released anyway.
+const SSHD_START: Duration = Duration::from_secs(10);
 
 pub fn encode_record(index: u32, status: u32) -> [u8; RECORD_LEN] {
     let mut r = [0u8; RECORD_LEN];
@@ -100,6 +102,8 @@ pub enum InitError {
          tmpfs there"
     )]
     FileTargetMissing { path: String, dir: String },
+    #[error(transparent)]
+    Ssh(#[from] crate::ssh::SshError),
 }
 
 fn io_err(op: &'static str, path: impl AsRef<Path>) -> impl FnOnce(io::Error) -> InitError {
@@ -223,6 +227,11 @@ fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError>
         .iter()
         .map(|f| File::open(&f.source).map_err(io_err("opening the source of", &f.source)))
         .collect::<Result<Vec<File>, InitError>>()?;
+    let ssh = if cfg.node.ssh {
+        Some(crate::ssh::NodeSsh::load(lab, &cfg.node)?)
+    } else {
+        None
+    };
 
     nix::unistd::sethostname(node).map_err(|source| InitError::Hostname {
         name: node.to_string(),
@@ -246,6 +255,9 @@ fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError>
     remount_kernel_fs("proc", "/proc")?;
     remount_kernel_fs("sysfs", "/sys")?;
     write_etc(node, hosts)?;
+    if let Some(ssh) = ssh {
+        ssh.install()?;
+    }
     mount_private_dirs(&cfg.node.private)?;
     place_files(&cfg.node, sources)?;
     Ok(NodeInit {
@@ -373,12 +385,28 @@ fn in_scratch(path: &str) -> bool {
     is_under(path, "/run") || is_under(path, "/tmp")
 }
 
+/// `path` with the symlinks of its existing ancestors resolved (Debian's /var/run is a
+/// symlink to /run: /var/run/frr is really /run/frr, inside our tmpfs).
+fn resolve(path: &str) -> String {
+    let p = Path::new(path);
+    for anc in p.ancestors().skip(1) {
+        if let Ok(real) = fs::canonicalize(anc) {
+            let rest = p.strip_prefix(anc).unwrap_or(p);
+            return real.join(rest).to_string_lossy().into_owned();
+        }
+    }
+    path.to_string()
+}
+
 /// Each private dir gets an empty tmpfs (parents first).
 fn mount_private_dirs(dirs: &[String]) -> Result<(), InitError> {
-    let mut dirs: Vec<&String> = dirs.iter().collect();
+    let mut dirs: Vec<String> = dirs
+        .iter()
+        .map(|d| resolve(d.trim_end_matches('/')))
+        .collect();
     dirs.sort();
-    for d in dirs {
-        let d = d.trim_end_matches('/');
+    for d in &dirs {
+        let d = d.as_str();
         if d.is_empty() || d == "/run" || d == "/tmp" {
             continue;
         }
@@ -397,14 +425,15 @@ fn mount_private_dirs(dirs: &[String]) -> Result<(), InitError> {
 /// Each `files` entry: written straight into one of our tmpfs, or copied into /run and bound
 /// over a file that exists on the host.
 fn place_files(node: &NodePlan, sources: Vec<File>) -> Result<(), InitError> {
-    let private: Vec<&str> = node
+    let private: Vec<String> = node
         .private
         .iter()
-        .map(|d| d.trim_end_matches('/'))
+        .map(|d| resolve(d.trim_end_matches('/')))
         .collect();
     let store = format!("{NODE_RUN}/files");
     for (i, (file, mut src)) in node.files.iter().zip(sources).enumerate() {
-        let target = file.path.as_str();
+        let resolved = resolve(&file.path);
+        let target = resolved.as_str();
         let ours = in_scratch(target) || private.iter().any(|d| is_under(target, d));
         let mode = src
             .metadata()
@@ -455,11 +484,12 @@ impl NodeInit {
                 _ => {}
             }
         }
+        // Services are up (sshd listening) before `nsnet up` returns.
+        self.start_services(set);
         // From here the node outlives `nsnet up`, which waits for this record before it exits.
         let _ = nix::sys::prctl::set_pdeathsig(None);
         report(ready.as_ref(), index, STATUS_RELEASED);
         drop(ready);
-        self.start_services();
         self.start_commands();
         loop {
             match set.wait() {
@@ -472,13 +502,33 @@ impl NodeInit {
         }
     }
 
-    /// Services every node may run before its own commands. sshd (when `ssh` is on and sshd
-    /// is installed) will be started here.
-    fn start_services(&mut self) {
-        if self.cfg.node.ssh {
-            self.log(format_args!(
-                "ssh = true: sshd support is not implemented yet"
-            ));
+    /// Services every node may run before its own commands: sshd (when `ssh` is on and sshd
+    /// is installed), waited for until it listens, i.e. has written its pid file.
+    fn start_services(&mut self, set: &SigSet) {
+        if !self.cfg.node.ssh {
+            return;
+        }
+        let pid = match crate::ssh::spawn_sshd(&self.log, PATH) {
+            Ok(pid) => pid,
+            Err(e) => return self.log(format_args!("cannot start sshd: {e}")),
+        };
+        self.commands.push((pid, "sshd".into()));
+        let deadline = Instant::now() + SSHD_START;
+        while !Path::new(crate::ssh::NODE_SSHD_PID).exists() {
+            let now = Instant::now();
+            if now >= deadline {
+                return self.log(format_args!("sshd (pid {pid}) is not listening yet"));
+            }
+            match sys::sigtimedwait(set, (deadline - now).min(Duration::from_millis(5))) {
+                Some(Signal::SIGCHLD) => {
+                    self.reap();
+                    if !self.commands.iter().any(|(p, _)| *p == pid) {
+                        return;
+                    }
+                }
+                Some(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.shutdown(set),
+                _ => {}
+            }
         }
     }
 

@@ -3,13 +3,19 @@
 //! (`status`) and keeps the lab's state on disk (`state`). The node init itself is in `init`.
 //! All `unsafe` is in `sys`.
 
+pub mod capture;
 pub mod down;
 pub mod enter;
+pub mod firewall;
 pub mod init;
+pub mod link;
+pub mod path;
+pub mod ssh;
 pub mod state;
 pub mod status;
 #[allow(unsafe_code)]
 mod sys;
+pub mod timings;
 pub mod up;
 pub mod wire;
 
@@ -17,5 +23,6 @@ pub use down::{down, DownError, DownErrors, DownReport};
 pub use enter::{enter_node, exec_all, exec_in_node, locate_node, EnterError, NodeTarget};
 pub use state::{LabState, NodeRecord, StateError};
 pub use status::{LabStatus, NodeStatus};
+pub use timings::Timings;
 pub use up::{up, UpError};
 pub use wire::{NodeHandle, WireError};

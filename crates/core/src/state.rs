@@ -9,6 +9,8 @@
 //! /run/nsnet/<lab>/hosts             the /etc/hosts every node copies
 //! /run/nsnet/<lab>/init/<node>.json  the init's config (InitConfig)
 //! /run/nsnet/<lab>/logs/<node>.log   the init's and its commands' output
+//! /run/nsnet/<lab>/links.json        links taken down, rerouting, impairments (see `link`)
+//! /run/nsnet/<lab>/ssh/              the lab's ssh keys and known_hosts (see `ssh`)
 //! /run/netns/<lab>-<node>            the node's netns, for `ip netns exec`
 //! ```
 
@@ -340,5 +342,76 @@ mod tests {
         let st = read_stat(me).unwrap();
         assert!(is_running(me, st.start_time));
         assert!(!is_running(me, st.start_time + 1));
+    }
+}
+
+/// Marks that nsnet made /run/netns a mount point (so the last `down` undoes it).
+const NETNS_MOUNT_MARK: &str = "/run/nsnet/netns-mount";
+
+/// Holds an exclusive lock on the /run/nsnet directory itself (no lock file to leave
+/// behind) while alive: registering and unregistering netns entries, and the /run/netns
+/// mount, never interleave between nsnet processes.
+pub struct GlobalLock(#[allow(dead_code)] nix::fcntl::Flock<fs::File>);
+
+pub fn global_lock() -> io::Result<GlobalLock> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(STATE_ROOT)?;
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(STATE_ROOT)?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .map(GlobalLock)
+        .map_err(|(_, e)| io::Error::from(e))
+}
+
+fn is_mount_point(path: &str) -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(path))
+}
+
+/// Makes /run/netns a shared mount point of its own, as `ip netns add` does, unless it is
+/// one already. Without it, an `ip netns add` run while a lab is up would do it then, on
+/// top of our entries, hiding them from `ip netns` and from our own `down`. Call with the
+/// global lock held.
+pub fn ensure_netns_mount() -> Result<(), nix::errno::Errno> {
+    use nix::mount::{mount, MsFlags};
+    if is_mount_point(NETNS_DIR) {
+        return Ok(());
+    }
+    mount(
+        Some(NETNS_DIR),
+        NETNS_DIR,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
+    mount(
+        None::<&str>,
+        NETNS_DIR,
+        None::<&str>,
+        MsFlags::MS_SHARED | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
+    let _ = write_private(Path::new(NETNS_MOUNT_MARK), b"made by nsnet\n");
+    Ok(())
+}
+
+/// Undoes `ensure_netns_mount` once /run/netns holds no entry at all (ours or anyone's), so
+/// the host's mount table is as it was before the first `up`. Call with the global lock.
+pub fn release_netns_mount() {
+    if !Path::new(NETNS_MOUNT_MARK).exists() {
+        return;
+    }
+    let empty = fs::read_dir(NETNS_DIR).map_or(true, |mut d| d.next().is_none());
+    if empty && is_mount_point(NETNS_DIR) {
+        let _ = nix::mount::umount2(NETNS_DIR, nix::mount::MntFlags::MNT_DETACH);
+    }
+    if empty || !is_mount_point(NETNS_DIR) {
+        let _ = fs::remove_file(NETNS_MOUNT_MARK);
     }
 }

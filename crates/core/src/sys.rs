@@ -38,8 +38,25 @@ impl ExecImage {
     }
 }
 
-/// Starts a node init: a fork-style `clone` into the new namespaces in `flags`, whose child
-/// only rewires fds 0-2 to `devnull` and the ready pipe to [`READY_FD`], puts back the
+/// What the child of [`clone_init`] needs, prepared by the parent before the clone.
+struct InitArgs<'a> {
+    image: &'a ExecImage,
+    devnull: RawFd,
+    ready: RawFd,
+    nofile: Option<(u64, u64)>,
+    /// The signal mask to restore right before execve.
+    mask: libc::sigset_t,
+}
+
+/// The child's stack for [`clone_init`]: the child runs on it only until execve, and the
+/// parent is suspended until then (CLONE_VFORK), so one stack serves every clone.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// Starts a node init: a `clone` into the new namespaces in `flags` with vfork semantics
+/// (CLONE_VM|CLONE_VFORK, like posix_spawn): the child shares our memory and we wait until
+/// it has exec'd, so a clone costs the same whatever our size — a fork-style clone of a
+/// process holding a big plan copies its page tables and then faults on every write. The
+/// child only rewires fds 0-2 to `devnull` and the ready pipe to [`READY_FD`], puts back the
 /// caller's original open-files limit `nofile` (`up` raised its own), asks for SIGTERM when
 /// its parent dies, and execs `image`. Returns the child's PID.
 pub fn clone_init(
@@ -49,34 +66,62 @@ pub fn clone_init(
     ready: RawFd,
     nofile: Option<(u64, u64)>,
 ) -> Result<Pid, Errno> {
-    // SAFETY: with a NULL stack, clone behaves like fork: the child gets a copy of our address
-    // space. The child calls only async-signal-safe functions (dup2, fcntl, setrlimit, prctl,
-    // execve, _exit) on data prepared before the clone (`image` holds the C strings and the pointer
-    // arrays, alive for the whole call), so it is sound even if other threads existed.
+    thread_local! {
+        static STACK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHILD_STACK]);
+    }
+    // SAFETY: all signals are blocked around the clone, so no handler of ours can run on the
+    // child's stack while it shares our memory; the child restores the old mask just before
+    // execve (which resets handlers). `args` and `image` outlive the clone: CLONE_VFORK
+    // suspends this thread until the child has exec'd or exited. The child touches only its
+    // own stack and makes async-signal-safe syscalls (dup2, fcntl, setrlimit, prctl,
+    // sigprocmask, execve, _exit) on data prepared here.
     unsafe {
-        let ret = libc::syscall(
-            libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        );
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let mut args = InitArgs {
+            image,
+            devnull,
+            ready,
+            nofile,
+            mask: old,
+        };
+        let ret = STACK.with(|st| {
+            let mut st = st.borrow_mut();
+            let top = st.as_mut_ptr().add(st.len());
+            let top = (top as usize & !15) as *mut libc::c_void;
+            libc::clone(
+                init_child,
+                top,
+                flags | libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                &mut args as *mut InitArgs as *mut libc::c_void,
+            )
+        });
+        let err = Errno::last();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         if ret < 0 {
-            return Err(Errno::last());
+            return Err(err);
         }
-        if ret > 0 {
-            return Ok(Pid::from_raw(ret as libc::pid_t));
-        }
-        libc::dup2(devnull, 0);
-        libc::dup2(devnull, 1);
-        libc::dup2(devnull, 2);
-        if ready == READY_FD {
+        Ok(Pid::from_raw(ret))
+    }
+}
+
+/// The child side of [`clone_init`], on its own stack.
+extern "C" fn init_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` points to the parent's `InitArgs`, alive and unchanged while the parent is
+    // suspended by CLONE_VFORK; only async-signal-safe syscalls follow.
+    unsafe {
+        let a = &*(arg as *const InitArgs);
+        libc::dup2(a.devnull, 0);
+        libc::dup2(a.devnull, 1);
+        libc::dup2(a.devnull, 2);
+        if a.ready == READY_FD {
             libc::fcntl(READY_FD, libc::F_SETFD, 0);
         } else {
-            libc::dup2(ready, READY_FD);
+            libc::dup2(a.ready, READY_FD);
         }
-        if let Some((cur, max)) = nofile {
+        if let Some((cur, max)) = a.nofile {
             let lim = libc::rlimit {
                 rlim_cur: cur as libc::rlim_t,
                 rlim_max: max as libc::rlim_t,
@@ -90,12 +135,13 @@ pub fn clone_init(
             0,
             0,
         );
+        libc::pthread_sigmask(libc::SIG_SETMASK, &a.mask, std::ptr::null_mut());
         libc::execve(
-            image.path.as_ptr(),
-            image.argv.as_ptr(),
-            image.envp.as_ptr(),
+            a.image.path.as_ptr(),
+            a.image.argv.as_ptr(),
+            a.image.envp.as_ptr(),
         );
-        libc::_exit(127);
+        libc::_exit(127)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::down::{self, DownErrors, Target};
 use crate::init::{self, InitConfig, RECORD_LEN, STATUS_FAILED, STATUS_READY, STATUS_RELEASED};
 use crate::state::{self, LabState, NodeRecord, StateError};
 use crate::sys;
+use crate::timings::Timings;
 use crate::wire::{self, NodeHandle, WireError};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -51,6 +52,8 @@ pub enum UpError {
     OpenNetns { node: String, source: io::Error },
     #[error(transparent)]
     Wire(#[from] WireError),
+    #[error(transparent)]
+    Ssh(#[from] crate::ssh::SshError),
     #[error("node {node}: sending the go-ahead: {source}")]
     Release { node: String, source: Errno },
     #[error("{cause}\nrolling back also failed:\n{cleanup}")]
@@ -77,6 +80,11 @@ pub fn check_privileges() -> Result<(), UpError> {
 
 /// Builds the lab of `plan`. On success every node runs its commands and the state is on disk.
 pub fn up(plan: &Plan) -> Result<LabState, UpError> {
+    up_timed(plan, &mut Timings::default())
+}
+
+/// `up`, recording the time of each phase in `t`.
+pub fn up_timed(plan: &Plan, t: &mut Timings) -> Result<LabState, UpError> {
     check_privileges()?;
     check_not_up(plan)?;
     let nofile = raise_nofile();
@@ -91,7 +99,7 @@ pub fn up(plan: &Plan) -> Result<LabState, UpError> {
         e => e.into(),
     })?;
     let mut spawned = Vec::with_capacity(plan.nodes.len());
-    match build_lab(plan, &mut spawned, nofile) {
+    match build_lab(plan, &mut spawned, nofile, t) {
         Ok(state) => Ok(state),
         Err(cause) => match down::teardown(&plan.lab, Some(plan), spawned) {
             Ok(_) => Err(cause),
@@ -138,20 +146,32 @@ fn build_lab(
     plan: &Plan,
     spawned: &mut Vec<Target>,
     nofile: Option<(u64, u64)>,
+    t: &mut Timings,
 ) -> Result<LabState, UpError> {
     let lab = &plan.lab;
     let dir = state::lab_dir(lab);
-    state::write_json(&dir.join("plan.json"), plan)?;
+    // Routes are most of a big plan (a line of 1000 routers has a million) and nothing
+    // after `up` needs them: they are recomputed from the rest when links change.
+    let mut stored = plan.clone();
+    for n in &mut stored.nodes {
+        n.routes = Vec::new();
+    }
+    state::write_json(&dir.join("plan.json"), &stored)?;
     state::write_private(&state::hosts_path(lab), plan.hosts_file().as_bytes())?;
-    for node in &plan.nodes {
-        let cfg = InitConfig {
+    // Keys and known_hosts for the nodes' sshd; false when sshd is off or not installed.
+    let ssh = crate::ssh::prepare_lab(plan)?;
+    for node in &stored.nodes {
+        let mut cfg = InitConfig {
             lab: lab.clone(),
             node: node.clone(),
         };
+        cfg.node.ssh &= ssh;
         state::write_json(&state::init_config_path(lab, &node.name), &cfg)?;
     }
+    t.lap("state");
 
     let ready = spawn_inits(plan, spawned, nofile)?;
+    t.lap("spawn inits");
     let records: Vec<NodeRecord> = spawned
         .iter()
         .map(|t| NodeRecord {
@@ -162,10 +182,10 @@ fn build_lab(
         .collect();
     state::write_json(&dir.join("nodes.json"), &records)?;
     let st = LabState {
-        plan: plan.clone(),
+        plan: stored,
         nodes: records,
     };
-    finish_lab(plan, spawned, &ready, st)
+    finish_lab(plan, spawned, &ready, st, t)
 }
 
 /// Clones every init, then waits for all of their ready records. Returns the pipe's read end.
@@ -311,8 +331,10 @@ fn finish_lab(
     spawned: &[Target],
     ready: &OwnedFd,
     st: LabState,
+    t: &mut Timings,
 ) -> Result<LabState, UpError> {
     register_netns(&plan.lab, spawned)?;
+    t.lap("register netns");
     let handles = spawned
         .iter()
         .map(|t| {
@@ -328,14 +350,15 @@ fn finish_lab(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    wire::configure(plan, &handles)?;
-    for t in spawned {
-        kill(Pid::from_raw(t.pid), Signal::SIGUSR1).map_err(|source| UpError::Release {
-            node: t.name.clone(),
+    wire::configure(plan, &handles, t)?;
+    for n in spawned {
+        kill(Pid::from_raw(n.pid), Signal::SIGUSR1).map_err(|source| UpError::Release {
+            node: n.name.clone(),
             source,
         })?;
     }
     wait_records(plan, ready, spawned, STATUS_RELEASED)?;
+    t.lap("release inits");
     Ok(st)
 }
 
@@ -359,6 +382,21 @@ fn register_netns(lab: &str, spawned: &[Target]) -> Result<(), UpError> {
             e.to_string(),
         ));
     }
+    let first = spawned.first().map_or("", |t| t.name.as_str());
+    let _lock = state::global_lock().map_err(|e| {
+        reg_err(
+            first,
+            std::path::Path::new(state::STATE_ROOT),
+            e.to_string(),
+        )
+    })?;
+    state::ensure_netns_mount().map_err(|e| {
+        reg_err(
+            first,
+            std::path::Path::new(state::NETNS_DIR),
+            format!("making it a mount point: {e}"),
+        )
+    })?;
     for t in spawned {
         let path = state::netns_path(lab, &t.name);
         fs::OpenOptions::new()

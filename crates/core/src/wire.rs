@@ -6,6 +6,7 @@
 //! both ends created directly in their nodes' netns), then per node — inside its netns —
 //! sysctls, the bridge of a switch, and one batch of addresses, links up and routes.
 
+use crate::timings::Timings;
 use nsnet_lab::{Kind, NodePlan, Plan, Sysctl};
 use nsnet_netcfg::{in_netns, NetError, Netns, NextHopSpec, RouteSpec, RtSocket, VethEnd};
 use std::os::fd::{AsFd, OwnedFd};
@@ -53,20 +54,13 @@ impl WireError {
     }
 }
 
-/// Phase timings, for `nsnet up --timings`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WireTimings {
-    pub links: std::time::Duration,
-    pub nodes: std::time::Duration,
-}
-
-/// Configures the network of every node. `nodes` is in `plan.nodes` order.
-pub fn configure(plan: &Plan, nodes: &[NodeHandle]) -> Result<WireTimings, WireError> {
+/// Configures the network of every node. `nodes` is in `plan.nodes` order; each phase's
+/// time goes to `t`.
+pub fn configure(plan: &Plan, nodes: &[NodeHandle], t: &mut Timings) -> Result<(), WireError> {
     assert_eq!(plan.nodes.len(), nodes.len(), "one handle per planned node");
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
-    let t0 = std::time::Instant::now();
     let netns = |i: usize| -> Result<Netns, WireError> {
         let fd = nodes[i].netns.try_clone().map_err(|e| {
             WireError::node(
@@ -86,15 +80,32 @@ pub fn configure(plan: &Plan, nodes: &[NodeHandle]) -> Result<WireTimings, WireE
         let early = node.sysctls.iter().filter(|s| s.interface().is_none());
         write_sysctls(node, &netns(i)?, early)
     })?;
+    t.lap("sysctls");
     create_links(plan, nodes, threads)?;
-    let t1 = std::time::Instant::now();
+    t.lap("links");
     parallel(plan.nodes.len(), threads, |i| {
         configure_node(&plan.nodes[i], &netns(i)?)
     })?;
-    Ok(WireTimings {
-        links: t1 - t0,
-        nodes: t1.elapsed(),
-    })
+    t.lap("addresses, routes");
+    // The lab file's impairments (tbf, netem) at both ends of the links that have them.
+    let impaired = |n: &NodePlan| {
+        n.interfaces
+            .iter()
+            .any(|i| !plan.links[i.link].impair.is_empty())
+    };
+    if plan.nodes.iter().any(impaired) {
+        parallel(plan.nodes.len(), threads, |i| {
+            let node = &plan.nodes[i];
+            if !impaired(node) {
+                return Ok(());
+            }
+            let fail = |e: NetError| WireError::node(&node.name, vec![e]);
+            let mut sock = RtSocket::open_in(&netns(i)?).map_err(fail)?;
+            crate::link::impair_node(plan, i, &mut sock).map_err(fail)
+        })?;
+        t.lap("impairments");
+    }
+    Ok(())
 }
 
 /// Run `f(0..n)` on `threads` threads; the first error wins (the others stop picking work).
@@ -230,7 +241,13 @@ fn configure_node(node: &NodePlan, ns: &Netns) -> Result<(), WireError> {
                 });
             }
         }
-        b.commit().map_err(|errs| WireError::node(&node.name, errs))
+        b.commit()
+            .map_err(|errs| WireError::node(&node.name, errs))?;
+        // Firewall last, once its interfaces and addresses exist: one nftables batch.
+        if let Some(fw) = &node.firewall {
+            crate::firewall::apply(fw).map_err(|errs| WireError::node(&node.name, errs))?;
+        }
+        Ok(())
     })
     .map_err(fail)?
 }

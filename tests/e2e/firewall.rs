@@ -1,0 +1,316 @@
+//! Firewall and NAT rules are real: TCP connects and pings go through or not as the rules
+//! say, NAT rewrites what servers see, and `nsnet fw` reports the kernel's own counters.
+
+use crate::util::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A one-shot TCP server in `node` on `port`: it answers its first client with the client's
+/// address and exits (or gives up after 20 s). Returns once it listens.
+struct Server(Child);
+
+impl Server {
+    fn start(lab: &Lab, node: &str, port: u16) -> Server {
+        let code = format!(
+            "import socket,sys\n\
+             s=socket.socket(socket.AF_INET6)\n\
+             s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\n\
+             s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+             s.bind(('::',{port}));s.listen(8);s.settimeout(20)\n\
+             print('ready',flush=True)\n\
+             c,a=s.accept();c.sendall(a[0].removeprefix('::ffff:').encode());c.close()\n"
+        );
+        let mut child = Command::new(NSNET)
+            .args([
+                "exec", node, "--lab", &lab.name, "--", "python3", "-c", &code,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting a server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the server in {node} did not start");
+        Server(child)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Connect from `node` to addr:port: Ok(what the server said) or Err(why not).
+fn connect(lab: &Lab, node: &str, addr: &str, port: u16) -> Result<String, String> {
+    let code = format!(
+        "import socket\n\
+         c=socket.create_connection(('{addr}',{port}),timeout=2)\n\
+         print(c.recv(100).decode())\n"
+    );
+    let o = lab.exec(node, &["python3", "-c", &code]);
+    if o.status.success() {
+        Ok(stdout(&o).trim().to_string())
+    } else {
+        Err(stderr(&o).lines().last().unwrap_or("").to_string())
+    }
+}
+
+fn ping(lab: &Lab, from: &str, to: &str) -> bool {
+    lab.exec(from, &["ping", "-c1", "-W1", to]).status.success()
+}
+
+/// `nsnet fw NODE`: (chain, rule text, packets, bytes) per rule line.
+fn fw(lab: &Lab, node: &str) -> Vec<(String, String, u64, u64)> {
+    let out = nsnet_ok(&["fw", node, "--lab", &lab.name]);
+    out.lines()
+        .skip(1)
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let n = w.len();
+            assert_eq!((w[n - 3], w[n - 1]), ("pkts", "bytes"), "{l}");
+            (
+                w[0].to_string(),
+                w[1..n - 4].join(" "),
+                w[n - 4].parse().unwrap(),
+                w[n - 2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// h1 (10.0.1.2) ── r1 ── h2 (10.0.3.2), with `rules` as r1's firewall.
+fn routed(name: &str, lab_extra: &str, rules: &str) -> Lab {
+    let body = format!(
+        "{lab_extra}\n[nodes.h1]\n[nodes.h2]\n[nodes.r1]\nkind = \"router\"\n\n{rules}\n\n\
+         [[links]]\nendpoints = [\"h1\", \"r1\"]\nsubnet = \"10.0.1.0/24\"\n\
+         [[links]]\nendpoints = [\"r1\", \"h2\"]\nsubnet = \"10.0.3.0/24\"\n"
+    );
+    let lab = Lab::new(name, &body);
+    lab.up();
+    lab
+}
+
+#[test]
+fn forward_drop_lets_connections_out_but_not_in() {
+    if !need_root() {
+        return;
+    }
+    let lab = routed(
+        "t-fw-fwd",
+        "",
+        r#"[nodes.r1.firewall]
+forward = "drop"
+
+[[nodes.r1.firewall.rules]]
+chain = "forward"
+state = ["established", "related"]
+action = "accept"
+
+[[nodes.r1.firewall.rules]]
+chain = "forward"
+iif = "eth0"
+src = "10.0.1.0/24"
+proto = "tcp"
+state = ["new"]
+action = "accept""#,
+    );
+    // Out: h1 opens a connection to h2, and h2 sees h1's own address (no NAT here).
+    let s = Server::start(&lab, "h2", 9000);
+    assert_eq!(connect(&lab, "h1", "10.0.3.2", 9000), Ok("10.0.1.2".into()));
+    drop(s);
+    // In: h2 cannot open one to h1.
+    let _s = Server::start(&lab, "h1", 9000);
+    let e = connect(&lab, "h2", "10.0.1.2", 9000).unwrap_err();
+    assert!(e.contains("timed out"), "{e}");
+    // Pings are neither new TCP nor replies: dropped both ways.
+    assert!(!ping(&lab, "h1", "h2"));
+    assert!(!ping(&lab, "h2", "h1"));
+    // The counters: the SYN was new, the rest of the connection established.
+    let rules = fw(&lab, "r1");
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert_eq!(rules[0].1, "state established,related accept");
+    assert!(rules[0].2 >= 3, "{rules:?}");
+    assert_eq!(
+        rules[1].1,
+        "iif eth0 tcp 10.0.1.0/24 -> any state new accept"
+    );
+    assert_eq!(rules[1].2, 1, "{rules:?}");
+}
+
+#[test]
+fn input_drop_of_tcp_22_stops_connects_but_not_ping() {
+    if !need_root() {
+        return;
+    }
+    let lab = routed(
+        "t-fw-input",
+        "",
+        r#"[[nodes.r1.firewall.rules]]
+chain = "input"
+proto = "tcp"
+dport = 22
+action = "drop""#,
+    );
+    let _s22 = Server::start(&lab, "r1", 22);
+    let e = connect(&lab, "h1", "10.0.1.1", 22).unwrap_err();
+    assert!(e.contains("timed out"), "{e}");
+    // Another port of the same router answers, and so does ping.
+    let _s = Server::start(&lab, "r1", 2222);
+    assert_eq!(connect(&lab, "h1", "10.0.1.1", 2222), Ok("10.0.1.2".into()));
+    assert!(ping(&lab, "h1", "10.0.1.1"));
+    let rules = fw(&lab, "r1");
+    assert_eq!(rules[0].0, "input");
+    assert!(
+        rules[0].2 >= 1,
+        "the SYN(s) to port 22 were counted: {rules:?}"
+    );
+}
+
+#[test]
+fn docker_like_masquerade_and_published_port() {
+    if !need_root() {
+        return;
+    }
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/labs/docker-like.toml"
+    ))
+    .unwrap();
+    // Keep the file's routing = "none" (Lab::new writes its own [lab] table).
+    let body = format!(
+        "routing = \"none\"\n\n{}",
+        &text[text.find("[nodes.c1]").unwrap()..]
+    );
+    let lab = Lab::new("t-fw-docker", &body);
+    lab.up();
+
+    // Masquerade: the outside server sees gw's outside address, not c1's.
+    let s = Server::start(&lab, "outside", 9000);
+    assert_eq!(
+        connect(&lab, "c1", "198.51.100.2", 9000),
+        Ok("198.51.100.1".into())
+    );
+    drop(s);
+    // dnat: gw:8080 on the outside reaches web:80 (python's http.server), which sees the
+    // real client.
+    let mut page = String::new();
+    for _ in 0..50 {
+        let o = lab.exec(
+            "outside",
+            &["curl", "-s", "-m", "2", "http://198.51.100.1:8080/"],
+        );
+        page = stdout(&o);
+        if o.status.success() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(page.contains("Directory listing"), "{page}");
+    // Nothing gets in otherwise.
+    let _s = Server::start(&lab, "c2", 9001);
+    assert!(connect(&lab, "outside", "172.17.0.3", 9001).is_err());
+    assert!(!ping(&lab, "outside", "172.17.0.2"));
+    // The dnat and masquerade rules counted their connections' first packets.
+    let rules = fw(&lab, "gw");
+    assert_eq!(rules.len(), 5, "{rules:?}");
+    assert_eq!(rules[2].0, "prerouting");
+    assert!(rules[2].2 >= 1, "{rules:?}");
+    assert_eq!(rules[4].1, "oif eth1 172.17.0.0/16 -> any masquerade");
+    assert!(rules[4].2 >= 1, "{rules:?}");
+}
+
+#[test]
+fn ipv6_rules_count_exactly_what_is_sent() {
+    if !need_root() {
+        return;
+    }
+    let lab = routed(
+        "t-fw-v6",
+        "pool6 = \"fd00:1::/48\"",
+        r#"[[nodes.r1.firewall.rules]]
+chain = "forward"
+src = "fd00:1::/48"
+dst = "fd00:1::/48"
+proto = "icmpv6"
+iif = "eth0"
+action = "accept"
+
+[[nodes.r1.firewall.rules]]
+chain = "forward"
+dst = "fd00:1::/48"
+proto = "tcp"
+dport = 9000
+action = "reject""#,
+    );
+    let v6 = |node: &str| {
+        let a = lab.exec_ok(
+            node,
+            &[
+                "sh",
+                "-c",
+                "ip -6 -o addr show dev eth0 scope global | awk '{print $4}'",
+            ],
+        );
+        a.split('/').next().unwrap().to_string()
+    };
+    let h2 = v6("h2");
+    // Exactly three echo requests h1 → h2 cross the forward chain from eth0.
+    lab.exec_ok("h1", &["ping", "-6", "-c3", "-i0.2", "-W2", "-s56", &h2]);
+    let rules = fw(&lab, "r1");
+    // 40 (IPv6) + 8 (ICMPv6) + 56 bytes of data each.
+    assert_eq!(
+        (rules[0].2, rules[0].3),
+        (3, 3 * 104),
+        "counters of {:?}",
+        rules[0]
+    );
+    // The reject rule refuses TCP over IPv6 at once; IPv4 to the same port goes through.
+    let _s = Server::start(&lab, "h2", 9000);
+    let e = connect(&lab, "h1", &h2, 9000).unwrap_err();
+    assert!(e.contains("refused"), "{e}");
+    assert_eq!(connect(&lab, "h1", "10.0.3.2", 9000), Ok("10.0.1.2".into()));
+    assert_eq!(fw(&lab, "r1")[1].2, 1);
+    // nftables itself shows the rules, with their comments.
+    let ruleset = lab.exec_ok("r1", &["nft", "list", "ruleset"]);
+    for want in [
+        "table inet nsnet",
+        "ip6 saddr fd00:1::/48 ip6 daddr fd00:1::/48",
+        "comment \"nsnet rule 1\"",
+        "tcp dport 9000 counter packets 1",
+        "reject with tcp reset",
+    ] {
+        assert!(ruleset.contains(want), "no {want:?} in:\n{ruleset}");
+    }
+}
+
+#[test]
+fn bad_rules_are_refused_before_anything_is_built() {
+    if !need_root() {
+        return;
+    }
+    let lab = Lab::new(
+        "t-fw-bad",
+        r#"[nodes.h1]
+[nodes.r1]
+kind = "router"
+
+[[nodes.r1.firewall.rules]]
+chain = "forward"
+action = "dnat"
+to = "10.0.0.9"
+
+[[links]]
+endpoints = ["h1", "r1"]
+"#,
+    );
+    let o = nsnet(&["up", lab.path()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("lab.toml:11:10: dnat in chain forward"), "{e}");
+    assert_nothing_left("t-fw-bad");
+}
