@@ -4,6 +4,7 @@
 
 mod experiments;
 mod firewall;
+mod labs;
 mod nodes;
 mod ssh;
 mod util;
