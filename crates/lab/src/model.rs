@@ -26,6 +26,8 @@ pub struct Lab {
     pub pool: Cidr,
     pub pool6: Option<Cidr>,
     pub routing: Routing,
+    /// Summarize routers' computed routes within the pools.
+    pub summarize: bool,
     pub ssh: bool,
     /// Sorted by name.
     pub nodes: Vec<Node>,
@@ -192,6 +194,7 @@ impl Resolver {
             },
         };
         let ssh = lab.ssh.is_none_or(|s| *s.get_ref());
+        let summarize = lab.summarize.as_ref().is_some_and(|s| *s.get_ref());
 
         // Nodes, sorted by name (BTreeMap order).
         let nodes_spec = match spec.nodes {
@@ -229,6 +232,7 @@ impl Resolver {
             pool,
             pool6,
             routing,
+            summarize,
             ssh,
             nodes,
             links,

@@ -23,6 +23,7 @@ pub struct LabSpec {
     pub pool: Option<S<String>>,
     pub pool6: Option<S<String>>,
     pub routing: Option<S<String>>,
+    pub summarize: Option<S<bool>>,
     pub ssh: Option<S<bool>>,
 }
 
@@ -87,7 +88,7 @@ pub struct LinkSpec {
 }
 
 /// Every key the file may hold, per table: for "did you mean" hints.
-pub const LAB_KEYS: &[&str] = &["name", "pool", "pool6", "routing", "ssh"];
+pub const LAB_KEYS: &[&str] = &["name", "pool", "pool6", "routing", "summarize", "ssh"];
 pub const NODE_KEYS: &[&str] = &[
     "kind", "exec", "sysctl", "files", "private", "routes", "gateway", "ssh", "firewall",
 ];

@@ -749,7 +749,12 @@ fn random_lab(rng: &mut Rng) -> String {
     } else {
         ""
     };
-    format!("[lab]\nname = \"rnd\"\n{dual}[nodes]\n{nodes}{links}")
+    let summarize = if rng.below(2) == 0 {
+        "summarize = true\n"
+    } else {
+        ""
+    };
+    format!("[lab]\nname = \"rnd\"\n{dual}{summarize}[nodes]\n{nodes}{links}")
 }
 
 #[test]
@@ -791,10 +796,11 @@ fn check_reachability(p: &Plan) {
                     continue;
                 }
                 let node = p.node(at).unwrap();
+                // Longest-prefix match, as the kernel does (summarized labs route subnets
+                // by wider prefixes).
                 let route = node
-                    .routes
-                    .iter()
-                    .find(|rt| rt.to == *net)
+                    .route_for(&net.addr)
+                    .filter(|rt| rt.to.prefix <= net.prefix)
                     .unwrap_or_else(|| panic!("{at} has no route to {net} (path {path:?})"));
                 for hop in &route.via {
                     let next = owner[&hop.via];
@@ -859,4 +865,41 @@ fn routes_recompute_from_a_stored_plan_with_the_lab_files_own() {
     for (n, r) in p.nodes.iter().zip(again) {
         assert_eq!(n.routes, r, "{}", n.name);
     }
+}
+
+#[test]
+fn summarized_line_needs_few_routes_and_recomputes_the_same() {
+    let text = line_of_routers(1000).replace("[nodes]", "[lab]\nsummarize = true\n[nodes]");
+    let p = ok(&text);
+    let most = p.nodes.iter().map(|n| n.routes.len()).max().unwrap();
+    let total: usize = p.nodes.iter().map(|n| n.routes.len()).sum();
+    // About log2(1000) ≈ 10 prefixes a side at most.
+    assert!(most <= 24, "a router has {most} routes");
+    assert!(total < 20_000, "{total} routes in all");
+    // (Reachability of summarized labs: the 7-router line below and the random labs.)
+    // Recomputing from the stored plan (routes left out) gives the same summaries.
+    let mut stored = p.clone();
+    for n in &mut stored.nodes {
+        n.routes.clear();
+    }
+    for (n, r) in p
+        .nodes
+        .iter()
+        .zip(nsnet_lab::plan::routes(&stored, &HashSet::new()))
+    {
+        assert_eq!(n.routes, r, "{}", n.name);
+    }
+}
+
+#[test]
+fn summaries_never_cover_a_subnet_routed_elsewhere() {
+    // Both ends' hosts are reached through different neighbours: no summary merges them.
+    let p = ok(&line_of_routers(7).replace("[nodes]", "[lab]\nsummarize = true\n[nodes]"));
+    let r4 = p.node("r4").unwrap();
+    let ha = p.node("ha").unwrap().interfaces[0].addrs[0].addr;
+    let hb = p.node("hb").unwrap().interfaces[0].addrs[0].addr;
+    assert_eq!(r4.route_for(&ha).unwrap().via[0].dev, "eth0");
+    assert_eq!(r4.route_for(&hb).unwrap().via[0].dev, "eth1");
+    assert!(r4.routes.len() < 6, "{:?}", r4.routes);
+    check_reachability(&p);
 }

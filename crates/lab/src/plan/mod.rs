@@ -143,6 +143,7 @@ impl Planner<'_> {
             source: lab.file.clone(),
             routing: lab.routing,
             dual_stack: lab.pool6.is_some(),
+            summarize: summarize_pools(lab),
             nodes: plan_nodes,
             links,
             segments,
@@ -445,6 +446,7 @@ impl Planner<'_> {
         links: &[LinkPlan],
     ) -> Vec<NodePlan> {
         let lab = self.lab;
+        let summarize = summarize_pools(lab);
         let mut macs: HashSet<[u8; 6]> = HashSet::new();
         // Interfaces per node, in link order.
         let mut ifaces: Vec<Vec<Interface>> = vec![Vec::new(); lab.nodes.len()];
@@ -472,6 +474,7 @@ impl Planner<'_> {
                 .iter()
                 .map(|s| [s.subnet[V4].map(|x| x.0), s.subnet[V6].map(|x| x.0)])
                 .collect(),
+            summarize: &summarize,
         };
         let mut routes = routes::computed(&view, &HashSet::new());
         // The lab file's own routes (gateways, then `routes`) replace computed ones.
@@ -619,6 +622,15 @@ impl Seg {
             members: Vec::new(),
             subnet: [None, None],
         }
+    }
+}
+
+/// The pools routes are summarized within: both pools with `summarize = true`, else none.
+fn summarize_pools(lab: &Lab) -> Vec<Cidr> {
+    if lab.summarize {
+        std::iter::once(lab.pool).chain(lab.pool6).collect()
+    } else {
+        Vec::new()
     }
 }
 

@@ -7,6 +7,7 @@ use crate::cidr::Cidr;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{EdgeRef, Reversed};
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 
 pub(crate) const V4: usize = 0;
 pub(crate) const V6: usize = 1;
@@ -29,6 +30,8 @@ pub(crate) struct View<'a> {
     pub links: &'a [LinkPlan],
     /// Per segment: its IPv4 and IPv6 subnets.
     pub subnets: Vec<[Option<Cidr>; 2]>,
+    /// Pools within which routers' routes are summarized (empty: no summarizing).
+    pub summarize: &'a [Cidr],
 }
 
 impl<'a> View<'a> {
@@ -44,6 +47,7 @@ impl<'a> View<'a> {
                 .iter()
                 .map(|s| [s.subnet4, s.subnet6])
                 .collect(),
+            summarize: &plan.summarize,
         }
     }
 
@@ -163,6 +167,11 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
         }
     }
     let none = Vec::new();
+    // Per router: its distinct next-hop sets ((address, interface index), sorted), and
+    // (subnet, set) pairs — a million routes of a long line are not a million allocations.
+    let mut sets: Vec<Vec<Vec<(IpAddr, usize)>>> = vec![Vec::new(); n];
+    let mut raw: Vec<Vec<(Cidr, usize)>> = vec![Vec::new(); n];
+    let mut hops: Vec<(IpAddr, usize)> = Vec::new();
     if router_v.iter().any(Option::is_some) {
         let mut dist: Vec<u64> = vec![u64::MAX; g.node_count()];
         for (si, doms) in seg_doms.iter_mut().enumerate() {
@@ -187,8 +196,8 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
                     let Some(subnet) = v.subnets[si][f] else {
                         continue;
                     };
-                    let mut hops: Vec<NextHop> = Vec::new();
-                    for (i, a) in v.ifaces[r].iter().zip(&att[r]) {
+                    hops.clear();
+                    for (ii, (i, a)) in v.ifaces[r].iter().zip(&att[r]).enumerate() {
                         let Some(dm) = a else { continue };
                         let cost = v.links[i.link].cost as u64;
                         for &(r2, i2) in dom_routers.get(dm).unwrap_or(&none) {
@@ -198,27 +207,51 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
                             }
                             let ifc = &v.ifaces[r2][i2];
                             if let Some(a) = ifc.addrs.iter().find(|a| fam(a) == f) {
-                                hops.push(NextHop {
-                                    via: a.addr,
-                                    dev: i.name.clone(),
-                                });
+                                hops.push((a.addr, ii));
                             }
                         }
                     }
                     hops.sort();
                     hops.dedup();
                     if !hops.is_empty() {
-                        routes[r].insert(
-                            subnet,
-                            Route {
-                                to: subnet,
-                                via: hops,
-                            },
-                        );
+                        let id = sets[r].iter().position(|s| *s == hops).unwrap_or_else(|| {
+                            sets[r].push(hops.clone());
+                            sets[r].len() - 1
+                        });
+                        raw[r].push((subnet, id));
                     }
                 }
             }
         }
+    }
+    // Summarize (on set ids), then make the routes.
+    let mut all: Vec<Cidr> = Vec::new();
+    if !v.summarize.is_empty() {
+        all = v.subnets.iter().flatten().flatten().copied().collect();
+        all.sort();
+    }
+    for r in (0..n).filter(|&r| v.kinds[r] == Kind::Router) {
+        let mut list = std::mem::take(&mut raw[r]);
+        if !v.summarize.is_empty() {
+            let connected: HashSet<Cidr> = v.ifaces[r]
+                .iter()
+                .flat_map(|i| i.addrs.iter().map(|a| a.network()))
+                .collect();
+            list = summarize(list, &connected, &all, v.summarize);
+        }
+        routes[r] = list
+            .into_iter()
+            .map(|(to, id)| {
+                let via = sets[r][id]
+                    .iter()
+                    .map(|&(via, ii)| NextHop {
+                        via,
+                        dev: v.ifaces[r][ii].name.clone(),
+                    })
+                    .collect();
+                (to, Route { to, via })
+            })
+            .collect();
     }
     // Hosts: a default route via the nearest router on one of their domains (ties by name).
     for ni in 0..n {
@@ -350,7 +383,11 @@ mod tests {
             .unwrap()
             .name
             .clone();
-        let to_h2 = r[ni("r1")].iter().find(|x| x.to == h2_net).unwrap();
+        let to_h2 = r[ni("r1")]
+            .iter()
+            .filter(|x| x.to.contains(&h2_net.addr))
+            .max_by_key(|x| x.to.prefix)
+            .unwrap();
         assert_eq!(to_h2.via.len(), 1);
         assert_eq!(to_h2.via[0].dev, r1_eth_to_r6);
         // No route of any node leaves through the failed link.
@@ -374,5 +411,93 @@ mod tests {
         let r = routes(&p, &down);
         let h1 = p.nodes.iter().position(|x| x.name == "h1").unwrap();
         assert!(r[h1].is_empty());
+    }
+}
+
+/// What a router does with one subnet, for summarizing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Label {
+    /// On one of its own interfaces: the connected route is more specific than any summary.
+    Connected,
+    /// Routed, with the next-hop set of this index.
+    Via(usize),
+    /// No route: no summary may cover it.
+    Hole,
+}
+
+/// Replaces a router's routes (subnet, next-hop set) to the subnets inside each pool by the
+/// widest aligned prefixes whose subnets all share one next-hop set (connected subnets may
+/// lie inside; subnets without a route may not). Where subnets are handed out in order
+/// along paths, as the pool does, a line of N routers needs O(log N) routes per router
+/// instead of N. Addresses of the pool that no segment uses are routed with their summary.
+fn summarize(
+    routes: Vec<(Cidr, usize)>,
+    connected: &HashSet<Cidr>,
+    all: &[Cidr],
+    pools: &[Cidr],
+) -> Vec<(Cidr, usize)> {
+    let by_subnet: HashMap<Cidr, usize> = routes.iter().copied().collect();
+    let mut summarized: HashSet<Cidr> = HashSet::new();
+    let mut out: Vec<(Cidr, usize)> = Vec::new();
+    for pool in pools {
+        let inside: Vec<Cidr> = all
+            .iter()
+            .filter(|c| {
+                c.is_v4() == pool.is_v4() && c.prefix >= pool.prefix && pool.contains(&c.addr)
+            })
+            .copied()
+            .collect();
+        let labels: Vec<Label> = inside
+            .iter()
+            .map(|c| match by_subnet.get(c) {
+                _ if connected.contains(c) => Label::Connected,
+                Some(&id) => Label::Via(id),
+                None => Label::Hole,
+            })
+            .collect();
+        if let Some(Some(i)) = uniform(*pool, &inside, &labels, &mut out) {
+            out.push((*pool, i));
+        }
+        summarized.extend(inside);
+    }
+    out.extend(routes.into_iter().filter(|(c, _)| !summarized.contains(c)));
+    out
+}
+
+/// Within prefix `p` holding the sorted, disjoint `subs` (labelled): Some(Some(i)) when all
+/// routed subnets go via set i and none is a hole, Some(None) when only connected ones are
+/// there, None when mixed — in which case the uniform halves were pushed to `out`.
+fn uniform(
+    p: Cidr,
+    subs: &[Cidr],
+    labels: &[Label],
+    out: &mut Vec<(Cidr, usize)>,
+) -> Option<Option<usize>> {
+    if subs.is_empty() {
+        return Some(None);
+    }
+    if subs.len() == 1 && subs[0] == p {
+        return match labels[0] {
+            Label::Connected => Some(None),
+            Label::Via(i) => Some(Some(i)),
+            Label::Hole => None,
+        };
+    }
+    let (Some(lo), Some(hi)) = (p.subnet(p.prefix + 1, 0), p.subnet(p.prefix + 1, 1)) else {
+        return None;
+    };
+    let split = subs.partition_point(|c| c.addr < hi.addr);
+    let a = uniform(lo, &subs[..split], &labels[..split], out);
+    let b = uniform(hi, &subs[split..], &labels[split..], out);
+    match (a, b) {
+        (Some(x), Some(y)) if x.is_none() || y.is_none() || x == y => Some(x.or(y)),
+        _ => {
+            for (half, u) in [(lo, a), (hi, b)] {
+                if let Some(Some(i)) = u {
+                    out.push((half, i));
+                }
+            }
+            None
+        }
     }
 }

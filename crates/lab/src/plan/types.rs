@@ -17,6 +17,9 @@ pub struct Plan {
     /// True when `pool6` is set: every segment carries IPv6 too. When false, IPv6 is turned
     /// off in every node (no DAD, MLD or router solicitations when links come up).
     pub dual_stack: bool,
+    /// With `[lab] summarize = true`: the pools within which routers' routes are summarized.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summarize: Vec<Cidr>,
     /// Sorted by name (binary search with `Plan::node`).
     pub nodes: Vec<NodePlan>,
     /// One veth pair each, in lab-file order.
@@ -85,6 +88,15 @@ pub struct NodePlan {
 impl NodePlan {
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.iter().find(|i| i.name == name)
+    }
+
+    /// The route the node uses toward `addr`: the longest matching prefix, as the kernel
+    /// picks it (connected subnets aside).
+    pub fn route_for(&self, addr: &IpAddr) -> Option<&Route> {
+        self.routes
+            .iter()
+            .filter(|r| r.to.contains(addr))
+            .max_by_key(|r| r.to.prefix)
     }
 
     /// Every address of the node, in interface order.
