@@ -22,6 +22,15 @@ pub fn text(plan: &Plan) -> String {
         },
         if plan.dual_stack { ", dual-stack" } else { "" },
     );
+    let impaired: Vec<String> = plan
+        .links
+        .iter()
+        .filter(|l| !l.impair.is_empty())
+        .map(|l| format!("  {} -- {}: {}", l.a, l.b, l.impair))
+        .collect();
+    if !impaired.is_empty() {
+        let _ = writeln!(o, "impaired links:\n{}", impaired.join("\n"));
+    }
     for n in &plan.nodes {
         let _ = writeln!(o, "\n{} ({})", n.name, n.kind);
         if let Some(b) = &n.bridge {
@@ -46,6 +55,16 @@ pub fn text(plan: &Plan) -> String {
         }
         for r in &n.routes {
             let _ = writeln!(o, "  route {r}");
+        }
+        if let Some(fw) = &n.firewall {
+            let _ = writeln!(
+                o,
+                "  firewall: input {}, forward {}, output {}",
+                fw.input, fw.forward, fw.output
+            );
+            for r in &fw.rules {
+                let _ = writeln!(o, "    {:<11} {r}", r.chain.to_string());
+            }
         }
         for s in &n.sysctls {
             let _ = writeln!(o, "  sysctl {}={}", s.key, s.value);
