@@ -38,7 +38,8 @@ pub enum Kind {
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // pad, not write_str: tables format kinds in columns of a width.
+        f.pad(match self {
             Kind::Host => "host",
             Kind::Router => "router",
             Kind::Switch => "switch",
