@@ -15,7 +15,8 @@ impl LogsCmd {
         let lab = nsnet_core::state::resolve_lab(self.lab.as_deref())?;
         nsnet_core::LabState::load(&lab)?.node(&self.node)?;
         let path = nsnet_core::state::log_path(&lab, &self.node);
-        let text = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let text = nsnet_core::state::read_private(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
         std::io::stdout().write_all(&text)?;
         Ok(0)
     }

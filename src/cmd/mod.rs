@@ -123,8 +123,35 @@ pub enum Command {
     SshConfig(ssh_config::SshConfigCmd),
 }
 
+impl Command {
+    /// The subcommand's name when it needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN): every one
+    /// that touches a lab or the state under /run/nsnet.
+    fn privileged(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::Plan(_) | Command::Graph(_) | Command::Gen(_) => return None,
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Enter(_) => "enter",
+            Command::Exec(_) => "exec",
+            Command::Fw(_) => "fw",
+            Command::Status(_) => "status",
+            Command::Logs(_) => "logs",
+            Command::Link(_) => "link",
+            Command::Capture(_) => "capture",
+            Command::Path(_) => "path",
+            Command::Ssh(_) => "ssh",
+            Command::Proxy(_) => "proxy",
+            Command::SshConfig(_) => "ssh-config",
+        })
+    }
+}
+
 impl Cli {
     pub fn run(self) -> CmdResult {
+        // One clear line before anything is read or touched.
+        if let Some(name) = self.cmd.privileged() {
+            nsnet_core::up::require_privileges(name)?;
+        }
         match self.cmd {
             Command::Plan(c) => c.run(),
             Command::Graph(c) => c.run(),

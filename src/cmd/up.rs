@@ -11,6 +11,9 @@ pub struct UpCmd {
     /// Run the lab under this name instead of the file's (to run one lab file twice)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// First tear down whatever of this lab is there (up, or left over by a killed `up`)
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl UpCmd {
@@ -25,7 +28,12 @@ impl UpCmd {
         }
         let plan = nsnet_lab::plan(&lab)?;
         t.lap("plan");
-        let st = nsnet_core::up::up_timed(&plan, &mut t)?;
+        // A progress bar on a terminal, for labs that take more than a moment.
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        t.set_progress(tty && plan.nodes.len() >= 50);
+        let st = nsnet_core::up::up_with(&plan, self.force, &mut t);
+        t.finish();
+        let st = st?;
         println!("lab {} is up: {} node(s)", plan.lab, st.nodes.len());
         println!("{:<16} {:<7} {:>8}  ADDRESSES", "NODE", "KIND", "PID");
         for (rec, node) in st.nodes.iter().zip(&plan.nodes) {

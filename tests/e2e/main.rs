@@ -6,6 +6,7 @@ mod experiments;
 mod firewall;
 mod labs;
 mod nodes;
+mod robust;
 mod ssh;
 mod util;
 mod wiring;

@@ -73,6 +73,16 @@ pub(crate) struct Target {
 /// Labs that are up or left over: those with state, and those with inits still running.
 pub fn labs_present() -> Vec<String> {
     let mut labs = state::list_labs();
+    // State dirs without nodes.json: what an `up` killed early left.
+    labs.extend(
+        std::fs::read_dir(state::STATE_ROOT)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| !t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.')),
+    );
     labs.extend(state::find_inits(None).into_iter().map(|f| f.lab));
     labs.sort();
     labs.dedup();
@@ -114,34 +124,26 @@ pub(crate) fn teardown(
     let mut report = DownReport {
         lab: lab.to_string(),
         stopped: targets.len(),
-        had_state: state::lab_dir(lab).exists(),
+        had_state: std::fs::symlink_metadata(state::lab_dir(lab)).is_ok(),
         ..DownReport::default()
     };
-    stop_inits(targets, &mut errors);
+    // The inits exit while their netns entries are unmounted: the two overlap.
+    let left = signal_inits(targets, &mut errors);
     let lock = state::global_lock();
-    for path in state::netns_entries(lab, plan) {
-        match umount2(&path, MntFlags::MNT_DETACH) {
-            Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
-            Err(source) => {
-                errors.push(DownError::Unmount { path, source });
-                continue;
-            }
-        }
-        match std::fs::remove_file(&path) {
-            Ok(()) => report.unregistered += 1,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => errors.push(DownError::Remove { path, source }),
-        }
-    }
+    report.unregistered = unregister(state::netns_entries(lab, plan), &mut errors);
+    finish_stop(left, &mut errors);
     if lock.is_ok() {
         state::release_netns_mount();
     }
     drop(lock);
-    let dir = state::lab_dir(lab);
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => errors.push(DownError::Remove { path: dir, source }),
+    // remove_dir_all removes a symlink itself, never what it points to.
+    let dirs = std::iter::once(state::lab_dir(lab)).chain(state::stale_tmp_dirs(lab));
+    for dir in dirs {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => errors.push(DownError::Remove { path: dir, source }),
+        }
     }
     if errors.is_empty() {
         Ok(report)
@@ -150,9 +152,57 @@ pub(crate) fn teardown(
     }
 }
 
-/// SIGTERM to all, wait (the init gives its processes [`STOP_GRACE`]), SIGKILL to what is
-/// left, wait until every init is gone so its namespaces are freed.
-fn stop_inits(targets: Vec<Target>, errors: &mut Vec<DownError>) {
+/// Unmounts and removes netns entries from a few threads: each unmount waits for an RCU
+/// grace period, which the kernel waits for after releasing its namespace lock, so
+/// concurrent unmounts share them (1000 entries: 0.7 s one by one). Returns how many went.
+fn unregister(paths: Vec<std::path::PathBuf>, errors: &mut Vec<DownError>) -> usize {
+    let threads = 8.min(paths.len().max(1));
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let results: Vec<(usize, Vec<DownError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let (mut done, mut errs) = (0, Vec::new());
+                    for path in part {
+                        match umount2(path, MntFlags::MNT_DETACH) {
+                            Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
+                            Err(source) => {
+                                errs.push(DownError::Unmount {
+                                    path: path.clone(),
+                                    source,
+                                });
+                                continue;
+                            }
+                        }
+                        match std::fs::remove_file(path) {
+                            Ok(()) => done += 1,
+                            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                            Err(source) => errs.push(DownError::Remove {
+                                path: path.clone(),
+                                source,
+                            }),
+                        }
+                    }
+                    (done, errs)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut total = 0;
+    for (done, errs) in results {
+        total += done;
+        errors.extend(errs);
+    }
+    total
+}
+
+/// SIGTERM to every init; returns those still to wait for.
+fn signal_inits(targets: Vec<Target>, errors: &mut Vec<DownError>) -> Vec<Target> {
     let mut left = Vec::with_capacity(targets.len());
     for t in targets {
         match kill(Pid::from_raw(t.pid), Signal::SIGTERM) {
@@ -165,6 +215,12 @@ fn stop_inits(targets: Vec<Target>, errors: &mut Vec<DownError>) {
             }),
         }
     }
+    left
+}
+
+/// Waits for the signalled inits (each gives its processes [`STOP_GRACE`]), SIGKILLs what
+/// is left, and waits until every init is gone so its namespaces are freed.
+fn finish_stop(mut left: Vec<Target>, errors: &mut Vec<DownError>) {
     wait_gone(&mut left, STOP_GRACE + Duration::from_secs(1));
     for t in &left {
         let _ = kill(Pid::from_raw(t.pid), Signal::SIGKILL);

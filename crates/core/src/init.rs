@@ -157,13 +157,13 @@ pub fn main() -> ! {
         .unwrap_or(u32::MAX);
     let target = std::env::args().nth(1).unwrap_or_default();
     let Some((lab, node)) = target.split_once('/') else {
-        report(ready.as_ref(), index, STATUS_FAILED);
+        let _ = report(ready.as_ref(), index, STATUS_FAILED);
         std::process::exit(2);
     };
     let log = match open_log(lab, node) {
         Ok(log) => log,
         Err(_) => {
-            report(ready.as_ref(), index, STATUS_FAILED);
+            let _ = report(ready.as_ref(), index, STATUS_FAILED);
             std::process::exit(1);
         }
     };
@@ -171,21 +171,27 @@ pub fn main() -> ! {
     let _ = nix::unistd::dup2_stderr(&log);
     match prepare_node(lab, node, log) {
         Ok(mut init) => {
-            report(ready.as_ref(), index, STATUS_READY);
+            if report(ready.as_ref(), index, STATUS_READY) == Err(Errno::EPIPE) {
+                // `nsnet up` is gone, maybe before our PR_SET_PDEATHSIG was set (it can be
+                // SIGKILLed while it waits for our exec): nobody will release or stop us.
+                std::process::exit(1);
+            }
             init.run(&set, ready, index)
         }
         Err(e) => {
             eprintln!("nsnet-init: error: {e}");
-            report(ready.as_ref(), index, STATUS_FAILED);
+            let _ = report(ready.as_ref(), index, STATUS_FAILED);
             std::process::exit(1);
         }
     }
 }
 
-fn report(ready: Option<&OwnedFd>, index: u32, status: u32) {
-    if let Some(fd) = ready {
+/// Sends a record; EPIPE when `nsnet up` no longer reads the pipe (SIGPIPE is ignored).
+fn report(ready: Option<&OwnedFd>, index: u32, status: u32) -> Result<(), Errno> {
+    match ready {
         // One write of 8 bytes: atomic on a pipe, so records of many inits never interleave.
-        let _ = nix::unistd::write(fd, &encode_record(index, status));
+        Some(fd) => nix::unistd::write(fd, &encode_record(index, status)).map(drop),
+        None => Ok(()),
     }
 }
 
@@ -194,6 +200,7 @@ fn open_log(lab: &str, node: &str) -> io::Result<File> {
         .append(true)
         .create(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(state::log_path(lab, node))
 }
 
@@ -209,7 +216,7 @@ struct NodeInit {
 /// Everything before "ready": config, hostname and the node's private mount table.
 fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError> {
     let path = state::init_config_path(lab, node);
-    let text = fs::read(&path).map_err(|source| InitError::ReadConfig {
+    let text = state::read_private(&path).map_err(|source| InitError::ReadConfig {
         path: path.display().to_string(),
         source,
     })?;
@@ -220,7 +227,7 @@ fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError>
         })?;
     // Open what lives in the host's /run and /tmp before those are replaced.
     let hosts_path = state::hosts_path(lab);
-    let hosts = File::open(&hosts_path).map_err(io_err("opening", &hosts_path))?;
+    let hosts = state::open_private(&hosts_path).map_err(io_err("opening", &hosts_path))?;
     let sources = cfg
         .node
         .files
@@ -245,6 +252,23 @@ fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError>
         None::<&str>,
     )
     .map_err(mount_err("making private", "/"))?;
+    // The lab's one hosts file, bound read-only over /etc/hosts through the fd opened
+    // above (no path to swap): every node shares its pages, instead of a copy each that
+    // grows with the lab. Done before the host's /run, where it lives, is detached.
+    if Path::new("/etc/hosts").exists() {
+        use std::os::fd::AsRawFd;
+        let src = format!("/proc/self/fd/{}", hosts.as_raw_fd());
+        bind_mount(&src, "/etc/hosts")?;
+        mount(
+            None::<&str>,
+            "/etc/hosts",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(mount_err("making read-only", "/etc/hosts"))?;
+    }
+    drop(hosts);
     detach_run()?;
     mount_tmpfs("/run", "mode=0755")?;
     mount_tmpfs("/tmp", "mode=1777")?;
@@ -254,7 +278,7 @@ fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError>
     }
     remount_kernel_fs("proc", "/proc")?;
     remount_kernel_fs("sysfs", "/sys")?;
-    write_etc(node, hosts)?;
+    write_etc(node)?;
     if let Some(ssh) = ssh {
         ssh.install()?;
     }
@@ -353,21 +377,16 @@ fn remount_kernel_fs(fstype: &str, path: &str) -> Result<(), InitError> {
     .map_err(mount_err("mounting", path))
 }
 
-/// /etc/hostname and /etc/hosts: written in the node's /run and bound over the host's files
-/// (only where those exist: nothing is created in the host's filesystem).
-fn write_etc(node: &str, mut hosts: File) -> Result<(), InitError> {
+/// /etc/hostname: written in the node's /run and bound over the host's file (only where it
+/// exists: nothing is created in the host's filesystem).
+fn write_etc(node: &str) -> Result<(), InitError> {
     fs::create_dir_all(NODE_RUN).map_err(io_err("creating", NODE_RUN))?;
     let hostname = format!("{NODE_RUN}/hostname");
     fs::write(&hostname, format!("{node}\n")).map_err(io_err("writing", &hostname))?;
-    let hosts_copy = format!("{NODE_RUN}/hosts");
-    let mut f = File::create(&hosts_copy).map_err(io_err("writing", &hosts_copy))?;
-    io::copy(&mut hosts, &mut f).map_err(io_err("writing", &hosts_copy))?;
     let bashrc = format!("{NODE_RUN}/bashrc");
     fs::write(&bashrc, BASHRC).map_err(io_err("writing", &bashrc))?;
-    for (src, dst) in [(&hostname, "/etc/hostname"), (&hosts_copy, "/etc/hosts")] {
-        if Path::new(dst).exists() {
-            bind_mount(src, dst)?;
-        }
+    if Path::new("/etc/hostname").exists() {
+        bind_mount(&hostname, "/etc/hostname")?;
     }
     Ok(())
 }
@@ -488,7 +507,7 @@ impl NodeInit {
         self.start_services(set);
         // From here the node outlives `nsnet up`, which waits for this record before it exits.
         let _ = nix::sys::prctl::set_pdeathsig(None);
-        report(ready.as_ref(), index, STATUS_RELEASED);
+        let _ = report(ready.as_ref(), index, STATUS_RELEASED);
         drop(ready);
         self.start_commands();
         loop {

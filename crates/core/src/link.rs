@@ -81,7 +81,7 @@ fn state_path(lab: &str) -> PathBuf {
 impl LinkState {
     pub fn load(lab: &str) -> Result<LinkState, StateError> {
         let path = state_path(lab);
-        match std::fs::read(&path) {
+        match state::read_private(&path) {
             Ok(text) => {
                 serde_json::from_slice(&text).map_err(|source| StateError::Parse { path, source })
             }

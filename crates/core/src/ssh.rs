@@ -156,7 +156,9 @@ pub fn prepare_lab(plan: &Plan) -> Result<bool, SshError> {
             .map_err(io_err("restricting", &public))?;
     }
     let host_pub = dir.join(format!("{HOST_KEY}.pub"));
-    let host_pub = fs::read_to_string(&host_pub).map_err(io_err("reading", &host_pub))?;
+    let host_pub = state::read_private(&host_pub)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(io_err("reading", &host_pub))?;
     let text = known_hosts(plan, host_pub.trim());
     state::write_private(&dir.join(KNOWN_HOSTS), text.as_bytes()).map_err(|e| match e {
         StateError::Io { op, path, source } => SshError::Io {
@@ -198,7 +200,7 @@ impl NodeSsh {
         let dir = lab_ssh_dir(lab);
         let read = |name: &str| {
             let p = dir.join(name);
-            fs::read(&p).map_err(io_err("reading", &p))
+            state::read_private(&p).map_err(io_err("reading", &p))
         };
         Ok(NodeSsh {
             host_key: read(HOST_KEY)?,

@@ -39,6 +39,12 @@ pub enum StateError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error(
+        "{} is not a directory nsnet made (a symlink?); nsnet never follows one there: \
+         remove it by hand",
+        .path.display()
+    )]
+    NotADir { path: PathBuf },
     #[error("no lab is up")]
     NoLab,
     #[error("lab '{0}' is not up")]
@@ -97,7 +103,7 @@ pub struct LabState {
 
 impl LabState {
     pub fn load(lab: &str) -> Result<LabState, StateError> {
-        let dir = lab_dir(lab);
+        let dir = check_lab_dir(lab)?;
         if !dir.join("nodes.json").exists() {
             return Err(StateError::NotUp(lab.to_string()));
         }
@@ -119,8 +125,24 @@ impl LabState {
     }
 }
 
+/// Opens a state file for reading; never through a symlink at its last component (the lab
+/// dir above it is checked by [`check_lab_dir`]).
+pub fn open_private(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Reads a whole state file (see [`open_private`]).
+pub fn read_private(path: &Path) -> io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    io::Read::read_to_end(&mut open_private(path)?, &mut v)?;
+    Ok(v)
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateError> {
-    let text = fs::read(path).map_err(|source| StateError::Io {
+    let text = read_private(path).map_err(|source| StateError::Io {
         op: "reading",
         path: path.to_path_buf(),
         source,
@@ -148,36 +170,131 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), StateError> {
         source,
     };
     let tmp = path.with_extension("tmp");
+    // O_NOFOLLOW: a symlink planted at the temp name is refused, not written through; the
+    // rename then replaces whatever is at `path` (a symlink there included) without following it.
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)
         .map_err(io_err)?;
     io::Write::write_all(&mut f, data).map_err(io_err)?;
     fs::rename(&tmp, path).map_err(io_err)
 }
 
-/// Creates the lab's state dir (0700) with its `init` and `logs` subdirs.
-pub fn create_lab_dir(lab: &str) -> Result<PathBuf, StateError> {
+/// The lab's state dir, unless something other than a real directory is there: nsnet never
+/// follows a symlink it did not make under /run/nsnet.
+pub fn check_lab_dir(lab: &str) -> Result<PathBuf, StateError> {
     let dir = lab_dir(lab);
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true).mode(0o755);
-    b.create(STATE_ROOT).map_err(|source| StateError::Io {
-        op: "creating",
-        path: STATE_ROOT.into(),
-        source,
-    })?;
-    b.recursive(false).mode(0o700);
-    for d in [dir.clone(), dir.join("init"), dir.join("logs")] {
-        b.create(&d).map_err(|source| StateError::Io {
-            op: "creating",
-            path: d.clone(),
-            source,
-        })?;
+    match fs::symlink_metadata(&dir) {
+        Ok(m) if !m.is_dir() => Err(StateError::NotADir { path: dir }),
+        _ => Ok(dir),
     }
-    Ok(dir)
+}
+
+/// Creates /run/nsnet (0700, also when an older nsnet made it 0755); refuses a symlink there.
+pub fn create_state_root() -> Result<(), StateError> {
+    let io_err = |op| {
+        move |source| StateError::Io {
+            op,
+            path: STATE_ROOT.into(),
+            source,
+        }
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(STATE_ROOT)
+        .map_err(io_err("creating"))?;
+    let root = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(STATE_ROOT)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::ENOTDIR) => StateError::NotADir {
+                path: STATE_ROOT.into(),
+            },
+            _ => io_err("opening")(e),
+        })?;
+    root.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(io_err("setting the mode of"))
+}
+
+/// The lock an `nsnet up` holds on its lab dir while it builds the lab: others tell "being
+/// built" from "left over by a killed `up`" by trying to take it.
+pub struct LabLock(#[allow(dead_code)] nix::fcntl::Flock<fs::File>);
+
+fn open_dir_nofollow(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Creates the lab's state dir (0700) with its `init` and `logs` subdirs, locked. Creating
+/// it is the lock between two `up` of one lab: the dir is built under a temporary name,
+/// locked, and renamed into place only if nothing is there (RENAME_NOREPLACE), so it never
+/// exists unlocked or half made while its `up` runs.
+pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, LabLock), StateError> {
+    create_state_root()?;
+    let dir = lab_dir(lab);
+    let tmp = Path::new(STATE_ROOT).join(format!(".{lab}.new-{}", std::process::id()));
+    let io_err = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StateError::Io { op, path, source }
+    };
+    let _ = fs::remove_dir_all(&tmp);
+    let mut b = fs::DirBuilder::new();
+    b.mode(0o700);
+    for d in [tmp.clone(), tmp.join("init"), tmp.join("logs")] {
+        b.create(&d).map_err(io_err("creating", &d))?;
+    }
+    let f = open_dir_nofollow(&tmp).map_err(io_err("opening", &tmp))?;
+    let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| io_err("locking", &tmp)(e.into()))?;
+    let moved = nix::fcntl::renameat2(
+        nix::fcntl::AT_FDCWD,
+        &tmp,
+        nix::fcntl::AT_FDCWD,
+        &dir,
+        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+    );
+    if let Err(e) = moved {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(io_err("creating", &dir)(e.into()));
+    }
+    Ok((dir, LabLock(lock)))
+}
+
+/// Whether an `nsnet up` holds the lock of `lab`'s state dir right now.
+pub fn lab_dir_locked(lab: &str) -> bool {
+    let Ok(f) = open_dir_nofollow(&lab_dir(lab)) else {
+        return false;
+    };
+    matches!(
+        nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock),
+        Err((_, nix::errno::Errno::EWOULDBLOCK))
+    )
+}
+
+/// Temporary lab dirs of `up`s that were killed before they renamed them into place.
+pub fn stale_tmp_dirs(lab: &str) -> Vec<PathBuf> {
+    let prefix = format!(".{lab}.new-");
+    fs::read_dir(STATE_ROOT)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .and_then(|pid| pid.parse::<i32>().ok())
+                .is_some_and(|pid| read_stat(pid).is_none())
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Labs with state on disk, sorted.

@@ -28,10 +28,17 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
-    #[error("nsnet up needs root: missing {} (run it as root)", .0.join(", "))]
-    NotPrivileged(Vec<String>),
+    #[error(transparent)]
+    NotPrivileged(#[from] NotPrivileged),
     #[error("lab '{lab}' is already up ({why}); run `nsnet down {lab}` first")]
     AlreadyUp { lab: String, why: String },
+    #[error("lab '{lab}' is being built by another `nsnet up` right now ({why})")]
+    InProgress { lab: String, why: String },
+    #[error(
+        "lab '{lab}' has leftovers of an earlier `nsnet up` that did not finish ({why}); \
+         run `nsnet down {lab}`, or `nsnet up --force`"
+    )]
+    Leftovers { lab: String, why: String },
     #[error(transparent)]
     State(#[from] StateError),
     #[error("{op}: {source}")]
@@ -63,8 +70,17 @@ pub enum UpError {
     },
 }
 
-/// Fails with one line naming every missing capability.
-pub fn check_privileges() -> Result<(), UpError> {
+/// A command that needs root was run without some of its capabilities.
+#[derive(Debug, thiserror::Error)]
+#[error("nsnet {cmd} needs root: missing {} (run it as root)", .missing.join(", "))]
+pub struct NotPrivileged {
+    pub cmd: String,
+    pub missing: Vec<String>,
+}
+
+/// Fails with one line naming every capability `nsnet CMD` lacks (it makes namespaces,
+/// enters them and configures their network: CAP_SYS_ADMIN and CAP_NET_ADMIN).
+pub fn require_privileges(cmd: &str) -> Result<(), NotPrivileged> {
     use caps::{CapSet, Capability};
     let missing: Vec<String> = [Capability::CAP_SYS_ADMIN, Capability::CAP_NET_ADMIN]
         .into_iter()
@@ -74,8 +90,16 @@ pub fn check_privileges() -> Result<(), UpError> {
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(UpError::NotPrivileged(missing))
+        Err(NotPrivileged {
+            cmd: cmd.to_string(),
+            missing,
+        })
     }
+}
+
+/// `require_privileges("up")`.
+pub fn check_privileges() -> Result<(), UpError> {
+    Ok(require_privileges("up")?)
 }
 
 /// Builds the lab of `plan`. On success every node runs its commands and the state is on disk.
@@ -85,19 +109,38 @@ pub fn up(plan: &Plan) -> Result<LabState, UpError> {
 
 /// `up`, recording the time of each phase in `t`.
 pub fn up_timed(plan: &Plan, t: &mut Timings) -> Result<LabState, UpError> {
+    up_with(plan, false, t)
+}
+
+/// `up_timed`; with `force`, whatever is there of the lab (running, or left over by a
+/// killed `up`) is torn down first.
+pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<LabState, UpError> {
     check_privileges()?;
+    if force && !matches!(check_not_up(plan), Ok(()) | Err(UpError::InProgress { .. })) {
+        down::down(&plan.lab).map_err(|cleanup| UpError::Rollback {
+            cause: Box::new(UpError::Leftovers {
+                lab: plan.lab.clone(),
+                why: "--force could not remove them".into(),
+            }),
+            cleanup,
+        })?;
+    }
     check_not_up(plan)?;
     let nofile = raise_nofile();
-    // Creating the lab dir is the lock: a second `up` of the same lab fails here.
-    state::create_lab_dir(&plan.lab).map_err(|e| match e {
-        StateError::Io { ref source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
-            UpError::AlreadyUp {
+    // Creating the lab dir is the lock: a second `up` of the same lab fails here. It stays
+    // locked until this `up` returns.
+    let _lock = match state::create_lab_dir(&plan.lab) {
+        Ok((_, lock)) => lock,
+        Err(StateError::Io { ref source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+            // Lost the race to another `up`: say what it is doing.
+            check_not_up(plan)?;
+            return Err(UpError::InProgress {
                 lab: plan.lab.clone(),
                 why: format!("{} exists", state::lab_dir(&plan.lab).display()),
-            }
+            });
         }
-        e => e.into(),
-    })?;
+        Err(e) => return Err(e.into()),
+    };
     let mut spawned = Vec::with_capacity(plan.nodes.len());
     match build_lab(plan, &mut spawned, nofile, t) {
         Ok(state) => Ok(state),
@@ -111,21 +154,41 @@ pub fn up_timed(plan: &Plan, t: &mut Timings) -> Result<LabState, UpError> {
     }
 }
 
+/// Fails when anything of the lab is there: a lab that is up, an `up` of it that is running,
+/// or what a killed `up` left (state, inits, /run/netns entries).
 fn check_not_up(plan: &Plan) -> Result<(), UpError> {
     let lab = &plan.lab;
-    let why = if state::lab_dir(lab).exists() {
-        Some(format!("{} exists", state::lab_dir(lab).display()))
+    let dir = state::lab_dir(lab);
+    let has_dir = fs::symlink_metadata(&dir).is_ok();
+    if has_dir && state::lab_dir_locked(lab) {
+        return Err(UpError::InProgress {
+            lab: lab.clone(),
+            why: format!("{} is locked", dir.display()),
+        });
+    }
+    if has_dir {
+        state::check_lab_dir(lab)?;
+    }
+    if let Ok(st) = LabState::load(lab) {
+        if st.nodes.iter().all(|n| n.is_running()) {
+            return Err(UpError::AlreadyUp {
+                lab: lab.clone(),
+                why: format!("{} node(s) running", st.nodes.len()),
+            });
+        }
+    }
+    let why = if has_dir {
+        Some(format!("{} exists", dir.display()))
     } else if let Some(f) = state::find_inits(Some(lab)).first() {
         Some(format!("node {} runs as pid {}", f.node, f.pid))
     } else {
-        plan.nodes
-            .iter()
-            .map(|n| state::netns_path(lab, &n.name))
-            .find(|p| p.exists())
+        state::netns_entries(lab, Some(plan))
+            .into_iter()
+            .find(|p| fs::symlink_metadata(p).is_ok())
             .map(|p| format!("{} exists", p.display()))
     };
     match why {
-        Some(why) => Err(UpError::AlreadyUp {
+        Some(why) => Err(UpError::Leftovers {
             lab: lab.clone(),
             why,
         }),

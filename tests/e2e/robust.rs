@@ -1,0 +1,611 @@
+//! Robustness: every failing step of `up` rolls back to nothing with an error naming node,
+//! object and step; a killed `up` is cleaned by the next `down`; concurrent use is safe;
+//! without privileges nothing is touched; the state dir follows no planted symlink; and the
+//! host's network, sysctls and mounts are the same after `down` as before `up`.
+
+use crate::util::*;
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PAIR: &str = "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n";
+
+/// `up` of `body` must fail with every one of `want` in its error, and leave nothing.
+#[track_caller]
+fn up_fails(name: &str, body: &str, files: &[(&str, &str)], want: &[&str]) {
+    let lab = Lab::new(name, body);
+    for (f, text) in files {
+        std::fs::write(lab.dir.join(f), text).unwrap();
+    }
+    let o = nsnet(&["up", lab.path()]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "up must fail:\n{}{err}", stdout(&o));
+    for w in want {
+        assert!(err.contains(w), "error lacks `{w}`: {err}");
+    }
+    assert!(!err.contains("rolling back also failed"), "{err}");
+    assert_nothing_left(name);
+}
+
+#[test]
+fn a_link_the_kernel_refuses_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    let body = PAIR.replace("\"h2\"]\n", "\"h2\"]\nmtu = 70000\n");
+    up_fails(
+        "t-rb-mtu",
+        &body,
+        &[],
+        &["h1: creating veth eth0/eth0 with mtu 70000", "MTU"],
+    );
+}
+
+#[test]
+fn a_sysctl_the_kernel_lacks_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    let body = PAIR.replace(
+        "h1 = {}",
+        "h1 = { sysctl = { \"net.ipv4.no_such_thing\" = \"1\" } }",
+    );
+    up_fails(
+        "t-rb-sysctl",
+        &body,
+        &[],
+        &[
+            "h1: writing sysctl net.ipv4.no_such_thing=1",
+            "no such sysctl",
+        ],
+    );
+}
+
+#[test]
+fn a_route_the_kernel_refuses_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    // The segment's broadcast address is on the segment, but no gateway.
+    let body = PAIR
+        .replace(
+            "h1 = {}",
+            "h1 = { routes = [{ to = \"192.0.2.0/24\", via = \"10.9.0.255\" }] }",
+        )
+        .replace("\"h2\"]\n", "\"h2\"]\nsubnet = \"10.9.0.0/24\"\n");
+    up_fails(
+        "t-rb-route",
+        &body,
+        &[],
+        &["h1: adding route 192.0.2.0/24 via 10.9.0.255 dev eth0"],
+    );
+}
+
+#[test]
+fn an_address_the_kernel_refuses_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    // A multicast address as an interface address: EADDRNOTAVAIL. (The other end is a
+    // switch, so h1 is the only node that fails.)
+    let body = "[nodes]\nh1 = {}\ns1 = { kind = \"switch\" }\n\n[[links]]\n\
+                endpoints = [\"h1\", \"s1\"]\naddresses = [\"ff02::5/64\"]\n";
+    up_fails("t-rb-addr", body, &[], &["h1: adding ff02::5/64 to eth0"]);
+}
+
+#[test]
+fn a_firewall_the_kernel_refuses_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    // Valid rule by rule, but too many for one atomic nftables batch: EMSGSIZE.
+    let rules: Vec<String> = (0..20000)
+        .map(|i| {
+            format!(
+                "{{ chain = \"input\", proto = \"tcp\", dport = {}, action = \"drop\" }}",
+                i % 60000 + 1
+            )
+        })
+        .collect();
+    let body = format!(
+        "[nodes.h2]\n[nodes.h1.firewall]\nrules = [\n{}\n]\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
+        rules.join(",\n")
+    );
+    up_fails("t-rb-fw", &body, &[], &["h1: applying the nftables batch"]);
+}
+
+#[test]
+fn a_file_that_cannot_be_placed_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    let body = PAIR.replace(
+        "h2 = {}",
+        "h2 = { files = { \"/nonexistent-nsnet-rb/app.conf\" = \"app.conf\" } }",
+    );
+    up_fails(
+        "t-rb-files",
+        &body,
+        &[("app.conf", "x\n")],
+        &["node h2: file /nonexistent-nsnet-rb/app.conf", "private"],
+    );
+}
+
+#[test]
+fn a_node_that_cannot_start_rolls_back() {
+    if !need_root() {
+        return;
+    }
+    let body = PAIR.replace("h2 = {}", "h2 = { private = [\"/nonexistent-nsnet-rb\"] }");
+    up_fails(
+        "t-rb-node",
+        &body,
+        &[],
+        &["node h2: private dir /nonexistent-nsnet-rb does not exist"],
+    );
+}
+
+/// `nsnet up FILE` in the background, output discarded.
+fn spawn_up(file: &str, extra: &[&str]) -> Child {
+    Command::new(NSNET)
+        .arg("up")
+        .arg(file)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn inits_of(lab: &str) -> usize {
+    let prefix = format!("{lab}/");
+    processes(|a| a[0] == "nsnet-init" && a.get(1).is_some_and(|n| n.starts_with(&prefix))).len()
+}
+
+fn netns_of(lab: &str) -> usize {
+    let prefix = format!("{lab}-");
+    std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .count()
+}
+
+/// SIGKILLs `up` once `ready()` holds (or it exited by itself). Returns whether it was killed.
+fn kill_when(mut up: Child, ready: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if up.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if ready() || Instant::now() > deadline {
+            let _ = up.kill();
+            let _ = up.wait();
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A 50-node star named `name`.
+fn star_lab(name: &str) -> Lab {
+    let text = nsnet_ok(&["gen", "star", "49"]);
+    let body = text
+        .split_once("[nodes]")
+        .map(|(_, rest)| format!("[nodes]{rest}"))
+        .unwrap();
+    Lab::new(name, &body)
+}
+
+#[test]
+fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
+    if !need_root() {
+        return;
+    }
+    let lab = star_lab("t-rb-kill");
+    let name = lab.name.as_str();
+    type Point = (&'static str, usize, fn(&str) -> usize);
+    let points: [Point; 4] = [
+        ("inits", 1, inits_of),
+        ("inits", 10, inits_of),
+        ("inits", 40, inits_of),
+        ("netns entries", 10, netns_of),
+    ];
+    for (what, n, count) in points {
+        let killed = kill_when(spawn_up(lab.path(), &[]), || count(name) >= n);
+        // The inits die with their `up` (PR_SET_PDEATHSIG, or EPIPE on the ready pipe).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while killed && inits_of(name) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(killed, "up finished before {n} {what} were seen");
+        assert_eq!(inits_of(name), 0, "inits outlive their killed up");
+        // A second `up` says what is there and how to fix it.
+        let o = nsnet(&["up", lab.path()]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "after {n} {what}: up over leftovers");
+        assert!(
+            err.contains("already up")
+                || err.contains(&format!("run `nsnet down {name}`, or `nsnet up --force`")),
+            "after {n} {what}: {err}"
+        );
+        nsnet_ok(&["down", name]);
+        assert_nothing_left(name);
+    }
+    // Killed again, then `up --force` cleans and builds.
+    kill_when(spawn_up(lab.path(), &[]), || netns_of(name) >= 20);
+    let out = nsnet_ok(&["up", "--force", lab.path()]);
+    assert!(out.contains("50 node(s)"), "{out}");
+    assert_eq!(lab.exec_ok("h49", &["hostname"]), "h49");
+    nsnet_ok(&["down", name]);
+    assert_nothing_left(name);
+    lab.up();
+    nsnet_ok(&["down", name]);
+    assert_nothing_left(name);
+}
+
+#[test]
+fn two_ups_at_once_exactly_one_wins() {
+    if !need_root() {
+        return;
+    }
+    let lab = Lab::new("t-rb-race", PAIR);
+    for round in 0..5 {
+        let spawn = || {
+            Command::new(NSNET)
+                .args(["up", lab.path()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let won = [&a, &b].iter().filter(|o| o.status.success()).count();
+        assert_eq!(
+            won,
+            1,
+            "round {round}:\n{}{}\n{}{}",
+            stdout(&a),
+            stderr(&a),
+            stdout(&b),
+            stderr(&b)
+        );
+        let loser = if a.status.success() { &b } else { &a };
+        let err = stderr(loser);
+        assert!(
+            err.contains("being built by another `nsnet up`") || err.contains("already up"),
+            "round {round}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert_eq!(lab.exec_ok("h2", &["hostname"]), "h2");
+        assert!(lab.status().iter().all(|(_, _, alive)| *alive));
+        nsnet_ok(&["down", &lab.name]);
+        assert_nothing_left(&lab.name);
+    }
+}
+
+#[test]
+fn down_twice_at_once_and_with_status_is_harmless() {
+    if !need_root() {
+        return;
+    }
+    let lab = Lab::new("t-rb-down2", PAIR);
+    for _ in 0..3 {
+        lab.up();
+        let spawn = |args: &[&str]| {
+            Command::new(NSNET)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let downs = [spawn(&["down", &lab.name]), spawn(&["down", &lab.name])];
+        let statuses: Vec<Child> = (0..4).map(|_| spawn(&["status"])).collect();
+        for c in downs {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "down: {}{}", stdout(&o), stderr(&o));
+        }
+        for c in statuses {
+            let o = c.wait_with_output().unwrap();
+            assert!(!stderr(&o).contains("panicked"), "status: {}", stderr(&o));
+        }
+        assert_nothing_left(&lab.name);
+        nsnet_ok(&["down", &lab.name]);
+        assert_nothing_left(&lab.name);
+    }
+}
+
+/// Runs `nsnet ARGS` under `setpriv SETPRIV`.
+fn nsnet_setpriv(setpriv: &[&str], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(setpriv).arg(NSNET).args(args);
+    run_with_timeout(cmd, None, Duration::from_secs(30))
+}
+
+#[test]
+fn without_privileges_one_line_and_nothing_touched() {
+    if !need_root() {
+        return;
+    }
+    let up = Lab::new("t-rb-priv", PAIR);
+    up.up();
+    let new = Lab::new("t-rb-priv2", PAIR);
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["up", new.path()],
+        vec!["up", "--force", up.path()],
+        vec!["down", "t-rb-priv"],
+        vec!["down", "--all"],
+        vec!["status"],
+        vec!["exec", "h1", "--lab", "t-rb-priv", "--", "true"],
+        vec!["enter", "h1", "--lab", "t-rb-priv"],
+        vec!["link", "down", "h1:eth0", "--lab", "t-rb-priv"],
+        vec!["fw", "h1", "--lab", "t-rb-priv"],
+        vec!["capture", "h1:eth0", "--lab", "t-rb-priv", "-c", "1"],
+        vec!["logs", "h1", "--lab", "t-rb-priv"],
+    ];
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let no_sys_admin = ["--inh-caps=-all", "--bounding-set=-sys_admin"];
+    let no_net_admin = ["--inh-caps=-all", "--bounding-set=-net_admin"];
+    let ways: [(&[&str], &str); 3] = [
+        (
+            &nobody,
+            "missing CAP_SYS_ADMIN, CAP_NET_ADMIN (run it as root)",
+        ),
+        (&no_sys_admin, "missing CAP_SYS_ADMIN (run it as root)"),
+        (&no_net_admin, "missing CAP_NET_ADMIN (run it as root)"),
+    ];
+    for (how, want) in ways {
+        for args in &cmds {
+            let o = nsnet_setpriv(how, args);
+            let err = stderr(&o);
+            assert!(!o.status.success(), "{how:?} {args:?} must fail");
+            assert_eq!(
+                err.trim(),
+                format!("nsnet: nsnet {} needs root: {want}", args[0]),
+                "{how:?} {args:?}"
+            );
+            assert!(stdout(&o).is_empty(), "{how:?} {args:?}: {}", stdout(&o));
+        }
+    }
+    // Nothing was made, and the lab that is up is untouched.
+    assert_nothing_left("t-rb-priv2");
+    assert!(up.status().iter().all(|(_, _, alive)| *alive));
+    assert!(up
+        .exec_ok("h1", &["ip", "-br", "link", "show", "eth0"])
+        .contains("UP"));
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Every dir under `dir` (itself included) is 0700, every file 0600.
+fn assert_private_tree(dir: &Path) {
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let t = e.file_type().unwrap();
+        if t.is_dir() {
+            assert_private_tree(&e.path());
+        } else {
+            assert!(!t.is_symlink(), "{}", e.path().display());
+            assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
+        }
+    }
+}
+
+#[test]
+fn state_is_private_and_no_symlink_is_followed() {
+    if !need_root() {
+        return;
+    }
+    // An older nsnet made /run/nsnet 0755: the next `up` fixes it.
+    let _ = std::fs::create_dir_all("/run/nsnet");
+    std::fs::set_permissions("/run/nsnet", std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lab = Lab::new("t-rb-perm", PAIR);
+    lab.up();
+    assert_eq!(mode(Path::new("/run/nsnet")), 0o700);
+    let dir = Path::new("/run/nsnet/t-rb-perm");
+    assert_private_tree(dir);
+
+    // A symlink planted at a state file: refused, never read or written through.
+    let bait = lab.dir.join("bait");
+    std::fs::write(&bait, "").unwrap();
+    let nodes = dir.join("nodes.json");
+    let saved = std::fs::read(&nodes).unwrap();
+    std::fs::remove_file(&nodes).unwrap();
+    std::os::unix::fs::symlink(&bait, &nodes).unwrap();
+    let o = nsnet(&["status", "t-rb-perm"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nodes.json"), "{}", stderr(&o));
+    std::fs::remove_file(&nodes).unwrap();
+    std::fs::write(&nodes, &saved).unwrap();
+    let tmp = dir.join("links.tmp");
+    std::os::unix::fs::symlink(&bait, &tmp).unwrap();
+    let o = nsnet(&["link", "down", "h1:eth0", "--lab", "t-rb-perm"]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stderr(&o).contains("links.json"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&bait).unwrap(),
+        b"",
+        "written through a symlink"
+    );
+    std::fs::remove_file(&tmp).unwrap();
+    nsnet_ok(&["down", "t-rb-perm"]);
+    assert_nothing_left("t-rb-perm");
+
+    // A symlink planted at the lab dir: `up` refuses and puts nothing there; `down`
+    // removes the link only.
+    let target = lab.dir.join("target");
+    std::fs::create_dir(&target).unwrap();
+    std::os::unix::fs::symlink(&target, dir).unwrap();
+    let o = nsnet(&["up", lab.path()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("/run/nsnet/t-rb-perm is not a directory nsnet made"),
+        "{}",
+        stderr(&o)
+    );
+    let o = nsnet(&["status", "t-rb-perm"]);
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    nsnet_ok(&["down", "t-rb-perm"]);
+    assert!(target.is_dir(), "down removed what the link points to");
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    assert_nothing_left("t-rb-perm");
+}
+
+/// A command's stdout, which must succeed.
+fn cmd_out(prog: &str, args: &[&str]) -> String {
+    let o = Command::new(prog).args(args).output().unwrap();
+    assert!(o.status.success(), "{prog} {args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Labs that another test may have up while this one runs: what they own is left out.
+fn foreign(name: &str) -> bool {
+    name.starts_with("t-")
+        || (0..name.len())
+            .filter(|&i| name.as_bytes()[i] == b'-')
+            .any(|i| Path::new("/run/nsnet").join(&name[..i]).exists())
+}
+
+/// What of the host an nsnet lab could change: links, addresses, routes and rules of every
+/// table, the nftables ruleset, /proc/sys/net of the root netns, mounts, /run/netns.
+fn host_snapshot() -> BTreeSet<String> {
+    let mut s = BTreeSet::new();
+    // Lifetimes and counters change on their own.
+    let volatile = |l: &str| {
+        l.split_whitespace()
+            .scan(false, |skip, w| {
+                let out = if *skip { None } else { Some(w) };
+                *skip = matches!(
+                    w,
+                    "valid_lft" | "preferred_lft" | "expires" | "packets" | "bytes"
+                );
+                Some(out)
+            })
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let lists: [(&str, &[&str]); 9] = [
+        ("ip", &["-o", "link"]),
+        ("ip", &["-o", "addr"]),
+        ("ip", &["-4", "route", "show", "table", "all"]),
+        ("ip", &["-6", "route", "show", "table", "all"]),
+        ("ip", &["-4", "rule"]),
+        ("ip", &["-6", "rule"]),
+        ("ip", &["-o", "netconf"]),
+        ("nft", &["list", "ruleset"]),
+        ("ip", &["-4", "neigh", "show", "nud", "permanent"]),
+    ];
+    for (prog, args) in lists {
+        for l in cmd_out(prog, args).lines() {
+            s.insert(format!("{prog} {}: {}", args.join(" "), volatile(l)));
+        }
+    }
+    let mut stack = vec![std::path::PathBuf::from("/proc/sys/net")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let ps = p.to_string_lossy().into_owned();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else if !["conntrack_count", "random", "/stat", "stable_secret"]
+                .iter()
+                .any(|x| ps.contains(x))
+            {
+                if let Ok(v) = std::fs::read_to_string(&p) {
+                    s.insert(format!("sysctl {ps}={}", v.trim()));
+                }
+            }
+        }
+    }
+    // Mounts, minus /run/netns (nsnet's own mount point there comes and goes with the labs
+    // of tests running beside this one, and holds their entries).
+    for l in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+    {
+        let point = l.split(' ').nth(4).unwrap_or("");
+        if point != "/run/netns" && !point.starts_with("/run/netns/") {
+            s.insert(format!("mount {l}"));
+        }
+    }
+    for e in std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if !foreign(&n) {
+            s.insert(format!("netns {n}"));
+        }
+    }
+    s
+}
+
+#[track_caller]
+fn assert_same_host(before: &BTreeSet<String>, when: &str) {
+    let after = host_snapshot();
+    let gone: Vec<_> = before.difference(&after).collect();
+    let new: Vec<_> = after.difference(before).collect();
+    assert!(
+        gone.is_empty() && new.is_empty(),
+        "{when}: the host changed\ngone: {gone:#?}\nnew: {new:#?}"
+    );
+}
+
+#[test]
+fn the_host_is_left_untouched() {
+    if !need_root() {
+        return;
+    }
+    let lab = Lab::new(
+        "t-rb-host",
+        r#"
+[nodes]
+h1 = { sysctl = { "net.ipv4.tcp_syncookies" = "0" } }
+h2 = {}
+s1 = { kind = "switch" }
+
+[nodes.r1]
+kind = "router"
+
+[nodes.r1.firewall]
+rules = [
+  { chain = "postrouting", action = "masquerade" },
+  { chain = "input", proto = "tcp", dport = 22, action = "drop" },
+]
+
+[[links]]
+endpoints = ["h1", "s1"]
+[[links]]
+endpoints = ["r1", "s1"]
+[[links]]
+endpoints = ["r1", "h2"]
+mtu = 9000
+"#,
+    );
+    let before = host_snapshot();
+    assert_same_host(&before, "doing nothing");
+    lab.up();
+    lab.exec_ok("h1", &["ping", "-c1", "-W2", "h2"]);
+    nsnet_ok(&["down", "t-rb-host"]);
+    assert_nothing_left("t-rb-host");
+    assert_same_host(&before, "after up and down");
+    for n in [1, 3] {
+        kill_when(spawn_up(lab.path(), &[]), || netns_of("t-rb-host") >= n);
+        nsnet_ok(&["down", "t-rb-host"]);
+        assert_nothing_left("t-rb-host");
+        assert_same_host(&before, "after a killed up and down");
+    }
+}
