@@ -2,6 +2,7 @@
 //! Each test uses its own lab name and brings it down on drop, also when it fails; when not
 //! root, each test says "skipped: needs root" and returns.
 
+mod cli;
 mod experiments;
 mod firewall;
 mod labs;
