@@ -5,9 +5,9 @@
 //! on SIGTERM. No threads; it allocates only while setting up.
 //!
 //! Protocol with `up`:
-//! - config: `/run/nsnet/<lab>/init/<node>.json` (an [`InitConfig`]), read before the
-//!   node's /run is replaced; `NSNET_INIT_INDEX` in the environment is the node's index in
-//!   the plan.
+//! - config: the node's [`InitConfig`], the byte range given in `NSNET_INIT_CONFIG` of
+//!   `/run/nsnet/<lab>/init.json`, read before the node's /run is replaced;
+//!   `NSNET_INIT_INDEX` in the environment is the node's index in the plan.
 //! - ready: one [`RECORD_LEN`]-byte record (index, status) on the shared pipe at fd 3;
 //!   details of a failure go to the node's log (`/run/nsnet/<lab>/logs/<node>.log`).
 //! - go-ahead: SIGUSR1, acknowledged with a [`STATUS_RELEASED`] record. Until then the init
@@ -40,6 +40,9 @@ pub struct InitConfig {
 
 /// The environment variable holding the node's index in the plan.
 pub const INDEX_ENV: &str = "NSNET_INIT_INDEX";
+/// The environment variable holding the byte range (`offset:length`) of the node's config
+/// in the lab's init.json.
+pub const CONFIG_ENV: &str = "NSNET_INIT_CONFIG";
 /// Size of a ready record: node index then status, both u32 little-endian.
 pub const RECORD_LEN: usize = 8;
 pub const STATUS_READY: u32 = 0;
@@ -186,6 +189,26 @@ pub fn main() -> ! {
     }
 }
 
+/// This node's slice of the lab's init.json (its range is in [`CONFIG_ENV`]).
+fn read_config(path: &Path) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let bad = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no valid {CONFIG_ENV}"),
+        )
+    };
+    let range = std::env::var(CONFIG_ENV).map_err(|_| bad())?;
+    let (off, len) = range.split_once(':').ok_or_else(bad)?;
+    let (off, len): (u64, usize) = (
+        off.parse().map_err(|_| bad())?,
+        len.parse().map_err(|_| bad())?,
+    );
+    let mut buf = vec![0u8; len];
+    state::open_private(path)?.read_exact_at(&mut buf, off)?;
+    Ok(buf)
+}
+
 /// Sends a record; EPIPE when `nsnet up` no longer reads the pipe (SIGPIPE is ignored).
 fn report(ready: Option<&OwnedFd>, index: u32, status: u32) -> Result<(), Errno> {
     match ready {
@@ -215,8 +238,8 @@ struct NodeInit {
 
 /// Everything before "ready": config, hostname and the node's private mount table.
 fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError> {
-    let path = state::init_config_path(lab, node);
-    let text = state::read_private(&path).map_err(|source| InitError::ReadConfig {
+    let path = state::init_configs_path(lab);
+    let text = read_config(&path).map_err(|source| InitError::ReadConfig {
         path: path.display().to_string(),
         source,
     })?;

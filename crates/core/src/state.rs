@@ -6,8 +6,8 @@
 //! ```text
 //! /run/nsnet/<lab>/plan.json         the Plan the lab was built from
 //! /run/nsnet/<lab>/nodes.json        each node's init PID and start time
-//! /run/nsnet/<lab>/hosts             the /etc/hosts every node copies
-//! /run/nsnet/<lab>/init/<node>.json  the init's config (InitConfig)
+//! /run/nsnet/<lab>/hosts             the /etc/hosts every node binds read-only
+//! /run/nsnet/<lab>/init.json         every init's config (InitConfig), one after another
 //! /run/nsnet/<lab>/logs/<node>.log   the init's and its commands' output
 //! /run/nsnet/<lab>/links.json        links taken down, rerouting, impairments (see `link`)
 //! /run/nsnet/<lab>/ssh/              the lab's ssh keys and known_hosts (see `ssh`)
@@ -67,8 +67,10 @@ pub fn log_path(lab: &str, node: &str) -> PathBuf {
     lab_dir(lab).join("logs").join(format!("{node}.log"))
 }
 
-pub fn init_config_path(lab: &str, node: &str) -> PathBuf {
-    lab_dir(lab).join("init").join(format!("{node}.json"))
+/// Every node's init config, one JSON document after another; each init is told its byte
+/// range (one file, not one per node: creating files is most of the cost on a disk /run).
+pub fn init_configs_path(lab: &str) -> PathBuf {
+    lab_dir(lab).join("init.json")
 }
 
 pub fn hosts_path(lab: &str) -> PathBuf {
@@ -248,7 +250,7 @@ pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, LabLock), StateError> {
     let _ = fs::remove_dir_all(&tmp);
     let mut b = fs::DirBuilder::new();
     b.mode(0o700);
-    for d in [tmp.clone(), tmp.join("init"), tmp.join("logs")] {
+    for d in [tmp.clone(), tmp.join("logs")] {
         b.create(&d).map_err(io_err("creating", &d))?;
     }
     let f = open_dir_nofollow(&tmp).map_err(io_err("opening", &tmp))?;

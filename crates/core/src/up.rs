@@ -223,17 +223,22 @@ fn build_lab(
     state::write_private(&state::hosts_path(lab), plan.hosts_file().as_bytes())?;
     // Keys and known_hosts for the nodes' sshd; false when sshd is off or not installed.
     let ssh = crate::ssh::prepare_lab(plan)?;
+    let mut configs = Vec::new();
+    let mut ranges = Vec::with_capacity(stored.nodes.len());
     for node in &stored.nodes {
         let mut cfg = InitConfig {
             lab: lab.clone(),
             node: node.clone(),
         };
         cfg.node.ssh &= ssh;
-        state::write_json(&state::init_config_path(lab, &node.name), &cfg)?;
+        let start = configs.len();
+        serde_json::to_writer(&mut configs, &cfg).expect("a plan serializes");
+        ranges.push((start, configs.len() - start));
     }
+    state::write_private(&state::init_configs_path(lab), &configs)?;
     t.lap("state");
 
-    let ready = spawn_inits(plan, spawned, nofile)?;
+    let ready = spawn_inits(plan, spawned, nofile, &ranges, t)?;
     t.lap("spawn inits");
     let records: Vec<NodeRecord> = spawned
         .iter()
@@ -256,6 +261,8 @@ fn spawn_inits(
     plan: &Plan,
     spawned: &mut Vec<Target>,
     nofile: Option<(u64, u64)>,
+    configs: &[(usize, usize)],
+    t: &Timings,
 ) -> Result<OwnedFd, UpError> {
     let (rd, wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|source| UpError::Setup {
         op: "creating the ready pipe",
@@ -266,7 +273,7 @@ fn spawn_inits(
         source: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
     })?;
     let env: Vec<CString> = std::env::vars_os()
-        .filter(|(k, _)| k != init::INDEX_ENV)
+        .filter(|(k, _)| k != init::INDEX_ENV && k != init::CONFIG_ENV)
         .filter_map(|(k, v)| {
             let mut kv = k.as_bytes().to_vec();
             kv.push(b'=');
@@ -279,9 +286,15 @@ fn spawn_inits(
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWIPC;
+    // One thread clones them all: namespace creation serializes in the kernel (each new
+    // netns registers its loopback under RTNL), so cloning from several threads measured no
+    // faster — and PR_SET_PDEATHSIG fires when the cloning *thread* ends.
+    let total = plan.nodes.len();
     for (i, node) in plan.nodes.iter().enumerate() {
         let mut node_env = env.clone();
         node_env.push(sys::cstring(&format!("{}={i}", init::INDEX_ENV)));
+        let (off, len) = configs[i];
+        node_env.push(sys::cstring(&format!("{}={off}:{len}", init::CONFIG_ENV)));
         let argv = vec![
             sys::cstring(state::INIT_ARGV0),
             sys::cstring(&format!("{}/{}", plan.lab, node.name)),
@@ -298,6 +311,7 @@ fn spawn_inits(
             pid: pid.as_raw(),
             start_time,
         });
+        t.tick(i + 1, total);
     }
     drop(wr);
     wait_records(plan, &rd, spawned, STATUS_READY)?;
