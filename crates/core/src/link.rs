@@ -333,20 +333,6 @@ fn hop_set(hops: impl Iterator<Item = (Option<IpAddr>, String)>) -> HopSet {
     hops.collect()
 }
 
-fn spec(r: &Route) -> RouteSpec {
-    RouteSpec {
-        dst: r.to.addr,
-        prefix: r.to.prefix,
-        nexthops: r
-            .via
-            .iter()
-            .map(|h| NextHopSpec {
-                via: Some(h.via),
-                dev: h.dev.clone(),
-            })
-            .collect(),
-    }
-}
 
 /// Make the node's static routes (ours: protocol static, main table) what `want` says:
 /// replace those that differ, add the missing, delete the extra. Returns (set, deleted).
@@ -380,7 +366,7 @@ fn sync_routes(
         wanted.insert(k);
         let hops = hop_set(r.via.iter().map(|h| (Some(h.via), h.dev.clone())));
         if by_key.get(&k) != Some(&hops) {
-            sock.replace_route(&spec(r))?;
+            sock.replace_route(&crate::wire::route_spec(r))?;
             set += 1;
         }
     }

@@ -7,7 +7,7 @@
 //! sysctls, the bridge of a switch, and one batch of addresses, links up and routes.
 
 use crate::timings::Timings;
-use nsnet_lab::{Kind, NodePlan, Plan, Sysctl};
+use nsnet_lab::{Kind, NodePlan, Plan, Route, Sysctl};
 use nsnet_netcfg::{in_netns, NetError, Netns, NextHopSpec, RouteSpec, RtSocket, VethEnd};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -227,18 +227,7 @@ fn configure_node(node: &NodePlan, ns: &Netns) -> Result<(), WireError> {
         }
         if node.kind != Kind::Switch {
             for r in &node.routes {
-                b.add_route(&RouteSpec {
-                    dst: r.to.addr,
-                    prefix: r.to.prefix,
-                    nexthops: r
-                        .via
-                        .iter()
-                        .map(|h| NextHopSpec {
-                            via: Some(h.via),
-                            dev: h.dev.clone(),
-                        })
-                        .collect(),
-                });
+                b.add_route(&route_spec(r));
             }
         }
         b.commit()
@@ -250,4 +239,20 @@ fn configure_node(node: &NodePlan, ns: &Netns) -> Result<(), WireError> {
         Ok(())
     })
     .map_err(fail)?
+}
+
+/// A planned route as netcfg takes it.
+pub(crate) fn route_spec(r: &Route) -> RouteSpec {
+    RouteSpec {
+        dst: r.to.addr,
+        prefix: r.to.prefix,
+        nexthops: r
+            .via
+            .iter()
+            .map(|h| NextHopSpec {
+                via: Some(h.via),
+                dev: h.dev.clone(),
+            })
+            .collect(),
+    }
 }
