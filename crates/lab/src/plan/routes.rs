@@ -141,10 +141,13 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
     // Vertices: one per router, one per L2 domain. router→domain costs the link's cost,
     // domain→router costs nothing, so a path costs the sum of the links it leaves by.
     let mut g: DiGraph<(), u64> = DiGraph::new();
-    let mut dom_v: HashMap<usize, NodeIndex> = HashMap::new();
+    // Domain ids are below segments + nodes (see `attachments`): plain vectors, no hashing
+    // in the hot loop.
+    let ndoms = v.subnets.len() + n;
+    let mut dom_v: Vec<Option<NodeIndex>> = vec![None; ndoms];
     let mut router_v: Vec<Option<NodeIndex>> = vec![None; n];
     // Per domain: (router, its iface index).
-    let mut dom_routers: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    let mut dom_routers: Vec<Vec<(usize, usize)>> = vec![Vec::new(); ndoms];
     let mut seg_doms: Vec<Vec<usize>> = vec![Vec::new(); v.subnets.len()];
     for ni in 0..n {
         for (ii, i) in v.ifaces[ni].iter().enumerate() {
@@ -159,25 +162,30 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
         router_v[ni] = Some(rv);
         for (ii, i) in v.ifaces[ni].iter().enumerate() {
             let Some(d) = att[ni][ii] else { continue };
-            let dv = *dom_v.entry(d).or_insert_with(|| g.add_node(()));
+            let dv = *dom_v[d].get_or_insert_with(|| g.add_node(()));
             let cost = v.links[i.link].cost as u64;
             g.add_edge(rv, dv, cost);
             g.add_edge(dv, rv, 0);
-            dom_routers.entry(d).or_default().push((ni, ii));
+            dom_routers[d].push((ni, ii));
         }
     }
-    let none = Vec::new();
+    for doms in &mut seg_doms {
+        doms.sort_unstable();
+        doms.dedup();
+    }
     // Per router: its distinct next-hop sets ((address, interface index), sorted), and
     // (subnet, set) pairs — a million routes of a long line are not a million allocations.
-    let mut sets: Vec<Vec<Vec<(IpAddr, usize)>>> = vec![Vec::new(); n];
-    let mut raw: Vec<Vec<(Cidr, usize)>> = vec![Vec::new(); n];
-    let mut hops: Vec<(IpAddr, usize)> = Vec::new();
-    if router_v.iter().any(Option::is_some) {
+    // One Dijkstra per segment, the segments shared out over a few threads (each with its
+    // own sets), merged afterwards.
+    type Sets = Vec<Vec<Vec<(IpAddr, usize)>>>;
+    type Raw = Vec<Vec<(Cidr, usize)>>;
+    let work = |part: usize, parts: usize| -> (Sets, Raw) {
+        let mut sets: Sets = vec![Vec::new(); n];
+        let mut raw: Raw = vec![Vec::new(); n];
+        let mut hops: Vec<(IpAddr, usize)> = Vec::new();
         let mut dist: Vec<u64> = vec![u64::MAX; g.node_count()];
-        for (si, doms) in seg_doms.iter_mut().enumerate() {
-            doms.sort_unstable();
-            doms.dedup();
-            let srcs: Vec<NodeIndex> = doms.iter().filter_map(|d| dom_v.get(d)).copied().collect();
+        for si in (part..seg_doms.len()).step_by(parts) {
+            let srcs: Vec<NodeIndex> = seg_doms[si].iter().filter_map(|&d| dom_v[d]).collect();
             if v.subnets[si].iter().all(Option::is_none) || srcs.is_empty() {
                 continue;
             }
@@ -200,7 +208,7 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
                     for (ii, (i, a)) in v.ifaces[r].iter().zip(&att[r]).enumerate() {
                         let Some(dm) = a else { continue };
                         let cost = v.links[i.link].cost as u64;
-                        for &(r2, i2) in dom_routers.get(dm).unwrap_or(&none) {
+                        for &(r2, i2) in &dom_routers[*dm] {
                             let r2v = router_v[r2].expect("a router");
                             if r2 == r || dist[r2v.index()].saturating_add(cost) != d {
                                 continue;
@@ -223,21 +231,78 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
                 }
             }
         }
+        (sets, raw)
+    };
+    let mut sets: Sets = vec![Vec::new(); n];
+    let mut raw: Raw = vec![Vec::new(); n];
+    if router_v.iter().any(Option::is_some) {
+        // Threads only where there is work enough to pay for them.
+        let parts = if seg_doms.len() * n > 200_000 {
+            std::thread::available_parallelism()
+                .map_or(1, |p| p.get())
+                .min(8)
+        } else {
+            1
+        };
+        let results: Vec<(Sets, Raw)> = if parts == 1 {
+            vec![work(0, 1)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..parts)
+                    .map(|p| sc.spawn(move || work(p, parts)))
+                    .collect();
+                hs.into_iter()
+                    .map(|h| h.join().expect("route worker"))
+                    .collect()
+            })
+        };
+        for (t_sets, t_raw) in results {
+            for r in 0..n {
+                // Renumber this thread's sets into the router's merged list.
+                let ids: Vec<usize> = t_sets[r]
+                    .iter()
+                    .map(|set| {
+                        sets[r].iter().position(|s| s == set).unwrap_or_else(|| {
+                            sets[r].push(set.clone());
+                            sets[r].len() - 1
+                        })
+                    })
+                    .collect();
+                raw[r].extend(t_raw[r].iter().map(|&(c, id)| (c, ids[id])));
+            }
+        }
+        // Every thread's order is by segment; keep the result independent of the split.
+        for list in &mut raw {
+            list.sort_unstable();
+        }
     }
     // Summarize (on set ids), then make the routes.
-    let mut all: Vec<Cidr> = Vec::new();
-    if !v.summarize.is_empty() {
-        all = v.subnets.iter().flatten().flatten().copied().collect();
-        all.sort();
-    }
+    // Per pool, the segments' subnets inside it, sorted: the same for every router.
+    let pools: Vec<(Cidr, Vec<Cidr>)> = v
+        .summarize
+        .iter()
+        .map(|pool| {
+            let mut inside: Vec<Cidr> = v
+                .subnets
+                .iter()
+                .flatten()
+                .flatten()
+                .filter(|c| in_pool(pool, c))
+                .copied()
+                .collect();
+            inside.sort_unstable();
+            inside.dedup();
+            (*pool, inside)
+        })
+        .collect();
     for r in (0..n).filter(|&r| v.kinds[r] == Kind::Router) {
         let mut list = std::mem::take(&mut raw[r]);
-        if !v.summarize.is_empty() {
-            let connected: HashSet<Cidr> = v.ifaces[r]
+        if !pools.is_empty() {
+            let connected: Vec<Cidr> = v.ifaces[r]
                 .iter()
                 .flat_map(|i| i.addrs.iter().map(|a| a.network()))
                 .collect();
-            list = summarize(list, &connected, &all, v.summarize);
+            list = summarize(list, &connected, &pools);
         }
         routes[r] = list
             .into_iter()
@@ -268,7 +333,7 @@ pub(crate) fn computed(v: &View<'_>, down: &HashSet<usize>) -> Vec<HashMap<Cidr,
             let best = v.ifaces[ni]
                 .iter()
                 .zip(&att[ni])
-                .filter_map(|(i, a)| Some((i, dom_routers.get(a.as_ref()?)?)))
+                .filter_map(|(i, a)| Some((i, &dom_routers[(*a)?])))
                 .flat_map(|(i, rs)| {
                     let cost = v.links[i.link].cost;
                     rs.iter().filter_map(move |&(r, ri)| {
@@ -425,42 +490,45 @@ enum Label {
     Hole,
 }
 
+fn in_pool(pool: &Cidr, c: &Cidr) -> bool {
+    c.is_v4() == pool.is_v4() && c.prefix >= pool.prefix && pool.contains(&c.addr)
+}
+
 /// Replaces a router's routes (subnet, next-hop set) to the subnets inside each pool by the
 /// widest aligned prefixes whose subnets all share one next-hop set (connected subnets may
 /// lie inside; subnets without a route may not). Where subnets are handed out in order
 /// along paths, as the pool does, a line of N routers needs O(log N) routes per router
 /// instead of N. Addresses of the pool that no segment uses are routed with their summary.
+/// `pools` holds each pool with the sorted subnets inside it.
 fn summarize(
     routes: Vec<(Cidr, usize)>,
-    connected: &HashSet<Cidr>,
-    all: &[Cidr],
-    pools: &[Cidr],
+    connected: &[Cidr],
+    pools: &[(Cidr, Vec<Cidr>)],
 ) -> Vec<(Cidr, usize)> {
-    let by_subnet: HashMap<Cidr, usize> = routes.iter().copied().collect();
-    let mut summarized: HashSet<Cidr> = HashSet::new();
     let mut out: Vec<(Cidr, usize)> = Vec::new();
-    for pool in pools {
-        let inside: Vec<Cidr> = all
-            .iter()
-            .filter(|c| {
-                c.is_v4() == pool.is_v4() && c.prefix >= pool.prefix && pool.contains(&c.addr)
-            })
-            .copied()
-            .collect();
-        let labels: Vec<Label> = inside
-            .iter()
-            .map(|c| match by_subnet.get(c) {
-                _ if connected.contains(c) => Label::Connected,
-                Some(&id) => Label::Via(id),
-                None => Label::Hole,
-            })
-            .collect();
-        if let Some(Some(i)) = uniform(*pool, &inside, &labels, &mut out) {
+    for (pool, inside) in pools {
+        // Label each subnet of the pool by binary search: no hashing per router.
+        let mut labels = vec![Label::Hole; inside.len()];
+        let mut place = |c: &Cidr, l: Label| {
+            if let Ok(k) = inside.binary_search(c) {
+                labels[k] = l;
+            }
+        };
+        for (c, id) in routes.iter().filter(|(c, _)| in_pool(pool, c)) {
+            place(c, Label::Via(*id));
+        }
+        for c in connected.iter().filter(|c| in_pool(pool, c)) {
+            place(c, Label::Connected);
+        }
+        if let Some(Some(i)) = uniform(*pool, inside, &labels, &mut out) {
             out.push((*pool, i));
         }
-        summarized.extend(inside);
     }
-    out.extend(routes.into_iter().filter(|(c, _)| !summarized.contains(c)));
+    out.extend(
+        routes
+            .into_iter()
+            .filter(|(c, _)| !pools.iter().any(|(p, _)| in_pool(p, c))),
+    );
     out
 }
 
