@@ -333,7 +333,6 @@ fn hop_set(hops: impl Iterator<Item = (Option<IpAddr>, String)>) -> HopSet {
     hops.collect()
 }
 
-
 /// Make the node's static routes (ours: protocol static, main table) what `want` says:
 /// replace those that differ, add the missing, delete the extra. Returns (set, deleted).
 fn sync_routes(
