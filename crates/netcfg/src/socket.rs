@@ -137,6 +137,18 @@ impl RtSocket {
         self.seq
     }
 
+    /// Builds one request with a fresh sequence number into the reused send buffer and
+    /// sends it; returns the sequence number to match replies with.
+    fn send_request(&mut self, build: impl FnOnce(&mut Vec<u8>, u32)) -> (u32, io::Result<()>) {
+        let seq = self.next_seq();
+        let mut buf = std::mem::take(&mut self.sbuf);
+        buf.clear();
+        build(&mut buf, seq);
+        let sent = self.send_buf(&buf);
+        self.sbuf = buf;
+        (seq, sent)
+    }
+
     fn send_buf(&self, buf: &[u8]) -> io::Result<()> {
         loop {
             match self.sock.send(buf, 0) {
@@ -187,12 +199,7 @@ impl RtSocket {
         build: impl FnOnce(&mut Vec<u8>, u32),
         op: impl FnOnce() -> String,
     ) -> Result<(), NetError> {
-        let seq = self.next_seq();
-        let mut buf = std::mem::take(&mut self.sbuf);
-        buf.clear();
-        build(&mut buf, seq);
-        let sent = self.send_buf(&buf);
-        self.sbuf = buf;
+        let (seq, sent) = self.send_request(build);
         sent.map_err(Failure::Io)
             .and_then(|()| self.wait_ack(seq))
             .map_err(|f| f.into_error(op()))
@@ -356,12 +363,7 @@ impl RtSocket {
         if let Some(&i) = self.index.get(ifname) {
             return Ok(i);
         }
-        let seq = self.next_seq();
-        let mut buf = std::mem::take(&mut self.sbuf);
-        buf.clear();
-        raw::get_link(&mut buf, seq, ifname);
-        let sent = self.send_buf(&buf);
-        self.sbuf = buf;
+        let (seq, sent) = self.send_request(|buf, seq| raw::get_link(buf, seq, ifname));
         let found = sent.map_err(Failure::Io).and_then(|()| 'reply: loop {
             self.recv().map_err(Failure::Io)?;
             for m in messages(&self.rbuf) {
@@ -405,12 +407,7 @@ impl RtSocket {
         op: &str,
         mut f: impl FnMut(&[u8]) -> Result<(), NetError>,
     ) -> Result<(), NetError> {
-        let seq = self.next_seq();
-        let mut buf = std::mem::take(&mut self.sbuf);
-        buf.clear();
-        build(&mut buf, seq);
-        let sent = self.send_buf(&buf);
-        self.sbuf = buf;
+        let (seq, sent) = self.send_request(build);
         sent.map_err(|e| NetError::io(op, e))?;
         loop {
             self.recv().map_err(|e| NetError::io(op, e))?;
@@ -509,12 +506,8 @@ impl RtSocket {
 
     fn route_lookup(&mut self, dst: IpAddr, rtm_flags: u32) -> Result<RouteInfo, NetError> {
         let op = || format!("looking up the route to {dst}");
-        let seq = self.next_seq();
-        let mut buf = std::mem::take(&mut self.sbuf);
-        buf.clear();
-        raw::get_route_flags(&mut buf, seq, dst, rtm_flags);
-        let sent = self.send_buf(&buf);
-        self.sbuf = buf;
+        let (seq, sent) =
+            self.send_request(|buf, seq| raw::get_route_flags(buf, seq, dst, rtm_flags));
         sent.map_err(|e| NetError::io(op(), e))?;
         let mut route = loop {
             self.recv().map_err(|e| NetError::io(op(), e))?;
