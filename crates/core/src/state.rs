@@ -224,9 +224,10 @@ pub fn create_state_root() -> Result<(), StateError> {
         .map_err(io_err("setting the mode of"))
 }
 
-/// The lock an `nsnet up` holds on its lab dir while it builds the lab: others tell "being
-/// built" from "left over by a killed `up`" by trying to take it.
-pub struct LabLock(#[allow(dead_code)] nix::fcntl::Flock<fs::File>);
+/// An exclusive flock held on a directory while alive. `up` holds one on its lab dir while
+/// it builds the lab (others tell "being built" from "left over by a killed `up`" by trying
+/// to take it); registering netns entries holds one on /run/nsnet (see [`global_lock`]).
+pub struct DirLock(#[allow(dead_code)] nix::fcntl::Flock<fs::File>);
 
 fn open_dir_nofollow(path: &Path) -> io::Result<fs::File> {
     fs::OpenOptions::new()
@@ -239,7 +240,7 @@ fn open_dir_nofollow(path: &Path) -> io::Result<fs::File> {
 /// it is the lock between two `up` of one lab: the dir is built under a temporary name,
 /// locked, and renamed into place only if nothing is there (RENAME_NOREPLACE), so it never
 /// exists unlocked or half made while its `up` runs.
-pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, LabLock), StateError> {
+pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, DirLock), StateError> {
     create_state_root()?;
     let dir = lab_dir(lab);
     let tmp = Path::new(STATE_ROOT).join(format!(".{lab}.new-{}", std::process::id()));
@@ -267,7 +268,7 @@ pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, LabLock), StateError> {
         let _ = fs::remove_dir_all(&tmp);
         return Err(io_err("creating", &dir)(e.into()));
     }
-    Ok((dir, LabLock(lock)))
+    Ok((dir, DirLock(lock)))
 }
 
 /// Whether an `nsnet up` holds the lock of `lab`'s state dir right now.
@@ -467,22 +468,17 @@ mod tests {
 /// Marks that nsnet made /run/netns a mount point (so the last `down` undoes it).
 const NETNS_MOUNT_MARK: &str = "/run/nsnet/netns-mount";
 
-/// Holds an exclusive lock on the /run/nsnet directory itself (no lock file to leave
-/// behind) while alive: registering and unregistering netns entries, and the /run/netns
-/// mount, never interleave between nsnet processes.
-pub struct GlobalLock(#[allow(dead_code)] nix::fcntl::Flock<fs::File>);
-
-pub fn global_lock() -> io::Result<GlobalLock> {
+/// Locks the /run/nsnet directory itself (no lock file to leave behind): registering and
+/// unregistering netns entries, and the /run/netns mount, never interleave between nsnet
+/// processes.
+pub fn global_lock() -> io::Result<DirLock> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(STATE_ROOT)?;
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(STATE_ROOT)?;
+    let f = open_dir_nofollow(Path::new(STATE_ROOT))?;
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
-        .map(GlobalLock)
+        .map(DirLock)
         .map_err(|(_, e)| io::Error::from(e))
 }
 
