@@ -111,6 +111,27 @@ fn run_and_tmp_are_private() {
             "{path} leaks to the host"
         );
     }
+    // /tmp and /dev/shm are the node's own too (dirs of its /run tmpfs), sticky and
+    // world-writable as usual.
+    let path = format!("/dev/shm/{marker}");
+    lab.exec_ok("h1", &["touch", &path]);
+    assert!(!lab.exec("h2", &["ls", &path]).status.success());
+    assert!(!std::path::Path::new(&path).exists());
+    assert_eq!(
+        lab.exec_ok("h1", &["stat", "-c", "%a", "/tmp", "/dev/shm"]),
+        "1777\n1777"
+    );
+    lab.exec_ok(
+        "h1",
+        &[
+            "su",
+            "nobody",
+            "-s",
+            "/bin/sh",
+            "-c",
+            "touch /tmp/n /dev/shm/n",
+        ],
+    );
     // The host's /run (state of every lab, /run/netns) is not visible in a node.
     assert!(!lab
         .exec("h1", &["ls", "/run/netns/t-priv-h2"])
@@ -258,6 +279,103 @@ fn enter_works_under_a_pty() {
     assert!(out.contains("inside-h2-t-enter"), "output: {out}");
     assert!(out.contains("[t-enter/h2]"), "prompt shows lab/node: {out}");
     assert_eq!(o.status.code(), Some(3), "{out}");
+}
+
+#[test]
+fn enter_with_bash_gets_the_rc_file() {
+    if !need_root() || !std::path::Path::new("/bin/bash").exists() {
+        return;
+    }
+    let lab = Lab::new("t-enterb", THREE_NODES);
+    lab.up();
+    let mut script = Command::new("script");
+    script.args([
+        "-qefc",
+        &format!("{NSNET} enter h1 --lab t-enterb"),
+        "/dev/null",
+    ]);
+    script.env("SHELL", "/bin/bash");
+    let o = run_with_timeout(
+        script,
+        Some("echo \"rcfd=${NSNET_RCFD-unset} memfds=$(ls -l /proc/$$/fd | grep -c memfd)\"\nexit 4\n"),
+        Duration::from_secs(20),
+    );
+    let out = stdout(&o);
+    // rootfs/bashrc's prompt, so bash read it; it closed the fd it came in.
+    assert!(
+        out.contains("@t-enterb/h1 "),
+        "prompt from the rc file: {out}"
+    );
+    assert!(out.contains("rcfd=unset memfds=0"), "output: {out}");
+    assert_eq!(o.status.code(), Some(4), "{out}");
+}
+
+#[test]
+fn down_stops_processes_with_sigterm_first() {
+    if !need_root() {
+        return;
+    }
+    // Seen from the node: the host's /var/tmp (a node has its own /tmp and /run only).
+    let dir = std::path::PathBuf::from(format!("/var/tmp/nsnet-e2e-term-{}", std::process::id()));
+    struct RemoveDir(std::path::PathBuf);
+    impl Drop for RemoveDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let _guard = RemoveDir(dir.clone());
+    let d = dir.display();
+    let trap = |name: &str| {
+        format!("trap 'echo term > {d}/{name}; exit 0' TERM; echo up > {d}/{name}; while :; do sleep 0.05; done")
+    };
+    let lab = Lab::new(
+        "t-term",
+        &format!(
+            "[nodes]\nh1 = {{ exec = [\"{}\"] }}\nh2 = {{}}\n",
+            trap("command")
+        ),
+    );
+    lab.up();
+    // h2's only process besides its init came in through `nsnet exec`: not the init's child.
+    let mut joined = Command::new(NSNET);
+    joined
+        .args([
+            "exec",
+            "--lab",
+            "t-term",
+            "h2",
+            "--",
+            "sh",
+            "-c",
+            &trap("joined"),
+        ])
+        .stdout(std::process::Stdio::null());
+    let mut joined = joined.spawn().unwrap();
+    for name in ["command", "joined"] {
+        let path = dir.join(name);
+        for _ in 0..250 {
+            if std::fs::read_to_string(&path).is_ok_and(|s| s.starts_with("up")) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "up\n",
+            "{name} started"
+        );
+    }
+    nsnet_ok(&["down", "t-term"]);
+    let _ = joined.wait();
+    for name in ["command", "joined"] {
+        assert_eq!(
+            std::fs::read_to_string(dir.join(name)).unwrap(),
+            "term\n",
+            "{name} got SIGTERM before the node stopped"
+        );
+    }
+    assert_nothing_left("t-term");
 }
 
 #[test]

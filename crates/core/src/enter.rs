@@ -12,6 +12,7 @@ use nix::unistd::{ForkResult, Pid};
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -200,14 +201,36 @@ pub fn enter_node(t: &NodeTarget) -> Result<i32, EnterError> {
         })
         .unwrap_or_else(|| "/bin/sh".into());
     let mut argv = vec![shell.clone()];
-    if shell.ends_with("/bash") || shell == "bash" {
-        argv.extend(["--rcfile".into(), "/run/nsnet/bashrc".into()]);
-    }
+    let mut extra = vec![("PS1", format!("[{}/{}] # ", t.lab, t.node))];
+    // The rc file reaches bash as an fd (a memfd, opened as /dev/fd/N through the node's own
+    // /proc), so no node keeps a copy of it: that was a page and an inode per node.
+    let rc = if shell.ends_with("/bash") || shell == "bash" {
+        let fd = bashrc_fd()?;
+        let n = fd.as_raw_fd().to_string();
+        argv.extend(["--rcfile".into(), format!("/dev/fd/{n}")]);
+        extra.push(("NSNET_RCFD", n));
+        Some(fd)
+    } else {
+        None
+    };
     argv.push("-i".into());
-    let prompt = format!("[{}/{}] # ", t.lab, t.node);
-    let env = node_env(t, &[("PS1", prompt), ("SHELL", shell)]);
-    run_joined(t, cstrings(&argv), env)
+    extra.push(("SHELL", shell));
+    let env = node_env(t, &extra);
+    let code = run_joined(t, cstrings(&argv), env);
+    drop(rc);
+    code
 }
+
+/// rootfs/bashrc in a memfd that the shell inherits (it closes the fd itself).
+fn bashrc_fd() -> Result<OwnedFd, EnterError> {
+    let sys_err = |op| move |source| EnterError::Sys { op, source };
+    let fd = nix::sys::memfd::memfd_create(c"nsnet-bashrc", nix::sys::memfd::MFdFlags::empty())
+        .map_err(sys_err("creating the rc file"))?;
+    nix::unistd::write(&fd, BASHRC.as_bytes()).map_err(sys_err("writing the rc file"))?;
+    Ok(fd)
+}
+
+const BASHRC: &str = include_str!("../../../rootfs/bashrc");
 
 /// Runs `argv` on every node of the lab at once (stdin /dev/null); writes each node's output
 /// to `out` with every line prefixed by `node: `, node by node. Returns 1 if any failed.
