@@ -9,6 +9,9 @@ pub struct DownCmd {
     /// Tear down every lab that is up
     #[arg(long)]
     pub all: bool,
+    /// Print how long each phase took (on stderr)
+    #[arg(long)]
+    pub timings: bool,
 }
 
 impl DownCmd {
@@ -37,12 +40,17 @@ impl DownCmd {
         let mut failed = false;
         for lab in labs {
             match nsnet_core::down(&lab) {
-                Ok(r) => println!(
-                    "lab {lab} is down ({} init(s) stopped, {} netns entr{} removed)",
-                    r.stopped,
-                    r.unregistered,
-                    if r.unregistered == 1 { "y" } else { "ies" }
-                ),
+                Ok(r) => {
+                    println!(
+                        "lab {lab} is down ({} init(s) stopped, {} netns entr{} removed)",
+                        r.stopped,
+                        r.unregistered,
+                        if r.unregistered == 1 { "y" } else { "ies" }
+                    );
+                    if self.timings {
+                        r.timings.eprint();
+                    }
+                }
                 Err(errors) => {
                     eprintln!("nsnet: lab {lab}: teardown left problems:\n{errors}");
                     failed = true;

@@ -47,11 +47,7 @@ impl UpCmd {
             );
         }
         if self.timings {
-            eprintln!("timings:");
-            for (phase, d) in &t.phases {
-                eprintln!("  {phase:<18} {:>8.3} s", d.as_secs_f64());
-            }
-            eprintln!("  {:<18} {:>8.3} s", "total", t.total().as_secs_f64());
+            t.eprint();
         }
         Ok(0)
     }

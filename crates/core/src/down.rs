@@ -5,6 +5,7 @@
 
 use crate::init::STOP_GRACE;
 use crate::state::{self, LabState};
+use crate::timings::Timings;
 use nix::errno::Errno;
 use nix::mount::{umount2, MntFlags};
 use nix::sys::signal::{kill, Signal};
@@ -60,6 +61,8 @@ pub struct DownReport {
     pub unregistered: usize,
     /// Whether the lab had a state dir.
     pub had_state: bool,
+    /// Where the time went (`nsnet down --timings`).
+    pub timings: Timings,
 }
 
 /// One init to stop.
@@ -91,27 +94,33 @@ pub fn labs_present() -> Vec<String> {
 
 /// Stops every node of `lab`, removes its netns entries and its state. Idempotent.
 pub fn down(lab: &str) -> Result<DownReport, DownErrors> {
+    let mut timings = Timings::default();
     let loaded = LabState::load(lab).ok();
-    let mut targets: Vec<Target> = state::find_inits(Some(lab))
-        .into_iter()
-        .map(|f| Target {
-            name: f.node,
-            pid: f.pid,
-            start_time: f.start_time,
-        })
-        .collect();
-    if let Some(s) = &loaded {
-        for rec in &s.nodes {
-            if rec.is_running() && !targets.iter().any(|t| t.pid == rec.pid) {
-                targets.push(Target {
-                    name: rec.name.clone(),
-                    pid: rec.pid,
-                    start_time: rec.start_time,
-                });
-            }
-        }
-    }
-    teardown(lab, loaded.as_ref().map(|s| &s.plan), targets)
+    let targets: Vec<Target> = match &loaded {
+        // nodes.json is written once every init is spawned: it names them all, and reading
+        // it beats scanning every process's command line (47 ms with a 1000-node lab up).
+        Some(s) => s
+            .nodes
+            .iter()
+            .filter(|rec| rec.is_running())
+            .map(|rec| Target {
+                name: rec.name.clone(),
+                pid: rec.pid,
+                start_time: rec.start_time,
+            })
+            .collect(),
+        // No state, or damaged: the kernel still knows our inits by their command line.
+        None => state::find_inits(Some(lab))
+            .into_iter()
+            .map(|f| Target {
+                name: f.node,
+                pid: f.pid,
+                start_time: f.start_time,
+            })
+            .collect(),
+    };
+    timings.lap("find inits");
+    teardown(lab, loaded.as_ref().map(|s| &s.plan), targets, timings)
 }
 
 /// Stops `targets`, then removes the lab's netns entries and state dir.
@@ -119,6 +128,7 @@ pub(crate) fn teardown(
     lab: &str,
     plan: Option<&Plan>,
     targets: Vec<Target>,
+    mut timings: Timings,
 ) -> Result<DownReport, DownErrors> {
     let mut errors = Vec::new();
     let mut report = DownReport {
@@ -129,9 +139,12 @@ pub(crate) fn teardown(
     };
     // The inits exit while their netns entries are unmounted: the two overlap.
     let left = signal_inits(targets, &mut errors);
+    timings.lap("signal inits");
     let lock = state::global_lock();
     report.unregistered = unregister(state::netns_entries(lab, plan), &mut errors);
+    timings.lap("unregister netns");
     finish_stop(left, &mut errors);
+    timings.lap("wait for inits");
     if lock.is_ok() {
         state::release_netns_mount();
     }
@@ -145,6 +158,8 @@ pub(crate) fn teardown(
             Err(source) => errors.push(DownError::Remove { path: dir, source }),
         }
     }
+    timings.lap("remove state");
+    report.timings = timings;
     if errors.is_empty() {
         Ok(report)
     } else {

@@ -66,6 +66,15 @@ impl Timings {
         }
     }
 
+    /// Prints every phase and the total on stderr.
+    pub fn eprint(&self) {
+        eprintln!("timings:");
+        for (phase, d) in &self.phases {
+            eprintln!("  {phase:<18} {:>8.3} s", d.as_secs_f64());
+        }
+        eprintln!("  {:<18} {:>8.3} s", "total", self.total().as_secs_f64());
+    }
+
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|p| p.1).sum()
     }

@@ -144,7 +144,7 @@ pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<LabState, Up
     let mut spawned = Vec::with_capacity(plan.nodes.len());
     match build_lab(plan, &mut spawned, nofile, t) {
         Ok(state) => Ok(state),
-        Err(cause) => match down::teardown(&plan.lab, Some(plan), spawned) {
+        Err(cause) => match down::teardown(&plan.lab, Some(plan), spawned, Timings::default()) {
             Ok(_) => Err(cause),
             Err(cleanup) => Err(UpError::Rollback {
                 cause: Box::new(cause),
