@@ -26,9 +26,9 @@ struct Row {
     floor_down: Duration,
     /// PSS of the node processes (the inits), per node, KiB.
     pss: u64,
-    /// MemAvailable drop per node, KiB: nsnet's lab and the floor's.
-    mem: i64,
-    floor_mem: i64,
+    /// Memory per node, KiB: nsnet's lab and the floor's.
+    mem: Mem,
+    floor_mem: Mem,
     ping: String,
 }
 
@@ -85,12 +85,12 @@ fn run(shape: Shape, name: &str, dir: &Path) -> Result<Row, String> {
     let _ = Command::new(NSNET).args(["down", name]).output();
 
     settle();
-    let before = mem_available();
+    let before = Mem::now();
     let t = Instant::now();
     nsnet(&["up", file.to_str().unwrap()])?;
     let up = t.elapsed();
     settle();
-    let mem = (before - mem_available()) / plan.nodes.len() as i64;
+    let mem = Mem::now().per_node_since(&before, plan.nodes.len());
     let pss = inits_pss(name) / plan.nodes.len() as u64;
     let ping = reach(&plan, name, shape)?;
     let t = Instant::now();
@@ -153,7 +153,7 @@ fn reach(plan: &Plan, lab: &str, shape: Shape) -> Result<String, String> {
 
 /// The same network made with ip: namespaces and veth pairs in one batch, then one batch
 /// per namespace for bridges, addresses, links up and routes. Returns (up, down, KiB/node).
-fn floor(plan: &Plan, dir: &Path) -> Result<(Duration, Duration, i64), String> {
+fn floor(plan: &Plan, dir: &Path) -> Result<(Duration, Duration, Mem), String> {
     let ns = |n: &str| format!("fl{}-{n}", plan.lab);
     let mut main = String::new();
     for n in &plan.nodes {
@@ -214,7 +214,7 @@ fn floor(plan: &Plan, dir: &Path) -> Result<(Duration, Duration, i64), String> {
         .unwrap_or_default()
         .lines()
         .any(|l| l.split(' ').nth(4) == Some("/run/netns"));
-    let before = mem_available();
+    let before = Mem::now();
     let t = Instant::now();
     ip(&["-batch"], Some(&main_file), None)?;
     for (name, batch) in &per_ns {
@@ -222,7 +222,7 @@ fn floor(plan: &Plan, dir: &Path) -> Result<(Duration, Duration, i64), String> {
     }
     let up = t.elapsed();
     settle();
-    let mem = (before - mem_available()) / plan.nodes.len() as i64;
+    let mem = Mem::now().per_node_since(&before, plan.nodes.len());
 
     let mut del = String::new();
     for n in &plan.nodes {
@@ -282,13 +282,49 @@ fn inits_pss(lab: &str) -> u64 {
     total
 }
 
-fn mem_available() -> i64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+/// System memory, KiB: what is available, and what is held and cannot be reclaimed.
+#[derive(Debug, Clone, Copy)]
+struct Mem {
+    /// MemAvailable (moves with page cache and reclaimable slab: noisy).
+    avail: i64,
+    /// Unreclaimable slab, kernel stacks, page tables, per-cpu, anonymous and shmem pages:
+    /// what a lab holds for as long as it is up, and steadier than MemAvailable.
+    held: i64,
+}
+
+impl Mem {
+    fn now() -> Mem {
+        let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let field = |name: &str| -> i64 {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        Mem {
+            avail: field("MemAvailable"),
+            held: [
+                "SUnreclaim",
+                "KernelStack",
+                "PageTables",
+                "Percpu",
+                "AnonPages",
+                "Shmem",
+            ]
+            .iter()
+            .map(|f| field(f))
+            .sum(),
+        }
+    }
+
+    /// What was taken since `before`, per node.
+    fn per_node_since(&self, before: &Mem, nodes: usize) -> Mem {
+        let n = nodes.max(1) as i64;
+        Mem {
+            avail: (before.avail - self.avail) / n,
+            held: (self.held - before.held) / n,
+        }
+    }
 }
 
 /// Let the kernel finish freeing namespaces (RCU, workqueues) before measuring memory.
@@ -307,7 +343,7 @@ fn is_root() -> bool {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<12} {:>6} {:>6} {:>8} {:>8} {:>9} {:>10} {:>8} {:>9} {:>12} {:>14}  ping",
+        "\n{:<12} {:>5} {:>5} {:>6} {:>6} {:>8} {:>10} {:>8} {:>8} {:>11} {:>11} {:>10}  ping",
         "lab",
         "nodes",
         "links",
@@ -317,12 +353,14 @@ fn print_table(rows: &[Row]) {
         "floor down",
         "up/floor",
         "PSS/node",
-        "mem/node",
-        "floor mem/node"
+        "avail drop",
+        "held/node",
+        "held/floor"
     );
+    let kib = |ours: i64, floor: i64| format!("{ours}/{floor}");
     for r in rows {
         println!(
-            "{:<12} {:>6} {:>6} {:>8.3} {:>8.3} {:>9.3} {:>10.3} {:>8.2} {:>6} KiB {:>8} KiB {:>10} KiB  {}",
+            "{:<12} {:>5} {:>5} {:>6.3} {:>6.3} {:>8.3} {:>10.3} {:>8.2} {:>4} KiB {:>11} {:>11} {:>10.2}  {}",
             r.name,
             r.nodes,
             r.links,
@@ -332,9 +370,15 @@ fn print_table(rows: &[Row]) {
             r.floor_down.as_secs_f64(),
             r.up.as_secs_f64() / r.floor_up.as_secs_f64(),
             r.pss,
-            r.mem,
-            r.floor_mem,
+            kib(r.mem.avail, r.floor_mem.avail),
+            kib(r.mem.held, r.floor_mem.held),
+            r.mem.held as f64 / r.floor_mem.held.max(1) as f64,
             r.ping
         );
     }
+    println!(
+        "\nmemory in KiB per node, nsnet/floor: \"avail drop\" is the drop of MemAvailable, \
+         \"held\" the growth of unreclaimable slab, kernel stacks, page tables, per-cpu, anon \
+         and shmem"
+    );
 }
