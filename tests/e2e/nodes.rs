@@ -510,3 +510,56 @@ fn up_refuses_a_lab_that_is_up() {
     assert!(stderr(&o).contains("already up"), "{}", stderr(&o));
     assert_eq!(lab.exec_ok("h1", &["hostname"]), "h1");
 }
+
+/// `--timings` output ("  PHASE   SECONDS s" lines): the phases, and the total, which must
+/// be their sum.
+fn timings(stderr: &str) -> (Vec<String>, f64) {
+    let mut phases = Vec::new();
+    let (mut sum, mut total) = (0.0, None);
+    for line in stderr.lines().skip_while(|l| *l != "timings:").skip(1) {
+        let (name, secs) = line
+            .trim()
+            .strip_suffix(" s")
+            .and_then(|l| l.rsplit_once(' '))
+            .unwrap_or_else(|| panic!("a timings line: {line:?}"));
+        let secs: f64 = secs.parse().unwrap();
+        match name.trim() {
+            "total" => total = Some(secs),
+            name => {
+                sum += secs;
+                phases.push(name.to_string());
+            }
+        }
+    }
+    let total = total.expect("a total line");
+    assert!((total - sum).abs() < 0.005, "total {total} vs sum {sum}");
+    (phases, total)
+}
+
+#[test]
+fn up_and_down_print_their_timings() {
+    if !need_root() {
+        return;
+    }
+    let lab = Lab::new("t-timings", THREE_NODES);
+    let o = nsnet(&["up", lab.path(), "--timings"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (phases, _) = timings(&stderr(&o));
+    for p in ["spawn inits", "links", "addresses, routes", "release inits"] {
+        assert!(phases.iter().any(|x| x == p), "{p} in {phases:?}");
+    }
+    let o = nsnet(&["down", "t-timings", "--timings"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (phases, _) = timings(&stderr(&o));
+    assert_eq!(
+        phases,
+        [
+            "find inits",
+            "signal inits",
+            "unregister netns",
+            "wait for inits",
+            "remove state"
+        ]
+    );
+    assert_nothing_left("t-timings");
+}

@@ -101,7 +101,7 @@ pub enum InitError {
     #[error(
         "file {path}: its target does not exist on the host and is not in a private dir; \
          list its directory in `private` (private = [\"{dir}\"]) so the node gets a writable \
-         tmpfs there"
+         dir of its own there"
     )]
     FileTargetMissing { path: String, dir: String },
     #[error(transparent)]

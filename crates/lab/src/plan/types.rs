@@ -66,7 +66,7 @@ pub struct NodePlan {
     pub exec: Vec<String>,
     /// Files copied into the node's private view.
     pub files: Vec<FileCopy>,
-    /// Directories the node gets as its own empty, writable tmpfs.
+    /// Directories the node gets its own empty, writable copy of (a dir of its /run tmpfs).
     pub private: Vec<String>,
     /// Sysctls to write inside the node's netns, in order (nsnet's own first, then the lab
     /// file's, so the lab file wins). Keys are dotted: `net.ipv4.ip_forward`.
