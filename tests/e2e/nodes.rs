@@ -256,6 +256,18 @@ fn exec_returns_the_exit_status_and_all_prefixes_lines() {
     assert!(!o.status.success(), "one node failed");
 }
 
+/// `nsnet enter NODE` with $SHELL `shell`, under a pty (script), typing `input`.
+fn enter_under_pty(lab: &str, node: &str, shell: &str, input: &str) -> std::process::Output {
+    let mut script = Command::new("script");
+    script.args([
+        "-qefc",
+        &format!("{NSNET} enter {node} --lab {lab}"),
+        "/dev/null",
+    ]);
+    script.env("SHELL", shell);
+    run_with_timeout(script, Some(input), Duration::from_secs(20))
+}
+
 #[test]
 fn enter_works_under_a_pty() {
     if !need_root() {
@@ -263,17 +275,11 @@ fn enter_works_under_a_pty() {
     }
     let lab = Lab::new("t-enter", THREE_NODES);
     lab.up();
-    let mut script = Command::new("script");
-    script.args([
-        "-qefc",
-        &format!("{NSNET} enter h2 --lab t-enter"),
-        "/dev/null",
-    ]);
-    script.env("SHELL", "/bin/sh");
-    let o = run_with_timeout(
-        script,
-        Some("echo inside-$(hostname)-$NSNET_LAB\nexit 3\n"),
-        Duration::from_secs(20),
+    let o = enter_under_pty(
+        "t-enter",
+        "h2",
+        "/bin/sh",
+        "echo inside-$(hostname)-$NSNET_LAB\nexit 3\n",
     );
     let out = stdout(&o);
     assert!(out.contains("inside-h2-t-enter"), "output: {out}");
@@ -288,17 +294,11 @@ fn enter_with_bash_gets_the_rc_file() {
     }
     let lab = Lab::new("t-enterb", THREE_NODES);
     lab.up();
-    let mut script = Command::new("script");
-    script.args([
-        "-qefc",
-        &format!("{NSNET} enter h1 --lab t-enterb"),
-        "/dev/null",
-    ]);
-    script.env("SHELL", "/bin/bash");
-    let o = run_with_timeout(
-        script,
-        Some("echo \"rcfd=${NSNET_RCFD-unset} memfds=$(ls -l /proc/$$/fd | grep -c memfd)\"\nexit 4\n"),
-        Duration::from_secs(20),
+    let o = enter_under_pty(
+        "t-enterb",
+        "h1",
+        "/bin/bash",
+        "echo \"rcfd=${NSNET_RCFD-unset} memfds=$(ls -l /proc/$$/fd | grep -c memfd)\"\nexit 4\n",
     );
     let out = stdout(&o);
     // rootfs/bashrc's prompt, so bash read it; it closed the fd it came in.
