@@ -295,7 +295,6 @@ fn prepare_node(lab: &str, node: &str, log: File) -> Result<NodeInit, InitError>
     // One tmpfs per node: /tmp and /dev/shm are dirs of it bound in place. A superblock
     // costs ~5 KiB of kernel memory and time at exit; a bind mount ~0.3 KiB.
     mount_tmpfs("/run", "mode=0755")?;
-    fs::create_dir_all(NODE_RUN).map_err(io_err("creating", NODE_RUN))?;
     scratch_dir("tmp", "/tmp", 0o1777)?;
     if Path::new("/dev/shm").is_dir() {
         // POSIX shared memory lives here: IPC namespaces do not cover it.
@@ -379,13 +378,12 @@ fn unescape_mountinfo(s: &str) -> String {
 }
 
 /// A dir of the node's /run tmpfs (`/run/nsnet/<name>`, mode `mode`) bound over `target`.
-fn scratch_dir(name: &str, target: &str, mode: u32) -> Result<String, InitError> {
+fn scratch_dir(name: &str, target: &str, mode: u32) -> Result<(), InitError> {
     let dir = format!("{NODE_RUN}/{name}");
     fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
     fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
         .map_err(io_err("setting the mode of", &dir))?;
-    bind_mount(&dir, target)?;
-    Ok(dir)
+    bind_mount(&dir, target)
 }
 
 fn mount_tmpfs(path: &str, opts: &str) -> Result<(), InitError> {

@@ -157,30 +157,16 @@ pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<LabState, Up
 /// Fails when anything of the lab is there: a lab that is up, an `up` of it that is running,
 /// or what a killed `up` left (state, inits, /run/netns entries).
 fn check_not_up(plan: &Plan) -> Result<(), UpError> {
-    let verdict = look_for_lab(plan);
-    if let Err(UpError::Leftovers { .. }) = &verdict {
+    match look_for_lab(plan) {
         // Another `up` may have put its lab dir in place and started nodes between our
-        // looks: those are not leftovers. Its dir is locked while it builds, and complete
-        // once it is done.
-        let lab = &plan.lab;
-        if state::lab_dir_locked(lab) {
-            return Err(UpError::InProgress {
-                lab: lab.clone(),
-                why: format!("{} is locked", state::lab_dir(lab).display()),
-            });
-        }
-        if let Ok(st) = LabState::load(lab) {
-            if st.nodes.iter().all(|n| n.is_running()) {
-                return Err(UpError::AlreadyUp {
-                    lab: lab.clone(),
-                    why: format!("{} node(s) running", st.nodes.len()),
-                });
-            }
-        }
+        // looks (dir first, then inits and netns entries): those are not leftovers. A second
+        // look sees its dir, locked while it builds, complete once it is done.
+        Err(UpError::Leftovers { .. }) => look_for_lab(plan),
+        verdict => verdict,
     }
-    verdict
 }
 
+/// One look at what is there of the lab, as `check_not_up` reports it.
 fn look_for_lab(plan: &Plan) -> Result<(), UpError> {
     let lab = &plan.lab;
     let dir = state::lab_dir(lab);
