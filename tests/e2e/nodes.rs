@@ -545,7 +545,13 @@ fn up_and_down_print_their_timings() {
     let o = nsnet(&["up", lab.path(), "--timings"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (phases, _) = timings(&stderr(&o));
-    for p in ["spawn inits", "links", "addresses, routes", "release inits"] {
+    for p in [
+        "spawn inits",
+        "links",
+        "addresses, routes",
+        "start services",
+        "release inits",
+    ] {
         assert!(phases.iter().any(|x| x == p), "{p} in {phases:?}");
     }
     let o = nsnet(&["down", "t-timings", "--timings"]);

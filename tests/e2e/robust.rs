@@ -147,22 +147,47 @@ fn a_node_that_cannot_start_rolls_back() {
     );
 }
 
-/// `nsnet up FILE` in the background, output discarded.
-fn spawn_up(file: &str, extra: &[&str]) -> Child {
+/// `nsnet up` of `lab` in the background, its stdout in the lab's dir (see [`kill_when`]).
+fn spawn_up(lab: &Lab) -> Child {
+    let out = std::fs::File::create(lab.dir.join("up.out")).unwrap();
     Command::new(NSNET)
         .arg("up")
-        .arg(file)
-        .args(extra)
+        .arg(lab.path())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(out)
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
 }
 
-fn inits_of(lab: &str) -> usize {
+fn init_pids(lab: &str) -> Vec<i32> {
     let prefix = format!("{lab}/");
-    processes(|a| a[0] == "nsnet-init" && a.get(1).is_some_and(|n| n.starts_with(&prefix))).len()
+    processes(|a| a[0] == "nsnet-init" && a.get(1).is_some_and(|n| n.starts_with(&prefix)))
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+fn inits_of(lab: &str) -> usize {
+    init_pids(lab).len()
+}
+
+/// The sshd processes whose parent is one of the lab's inits.
+fn sshds_of(lab: &str) -> usize {
+    let inits = init_pids(lab);
+    processes(|a| a[0].contains("sshd"))
+        .into_iter()
+        .filter(|(pid, _)| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("PPid:"))
+                        .and_then(|p| p.trim().parse::<i32>().ok())
+                })
+                .is_some_and(|ppid| inits.contains(&ppid))
+        })
+        .count()
 }
 
 fn netns_of(lab: &str) -> usize {
@@ -175,8 +200,10 @@ fn netns_of(lab: &str) -> usize {
         .count()
 }
 
-/// SIGKILLs `up` once `ready()` holds (or it exited by itself). Returns whether it was killed.
-fn kill_when(mut up: Child, ready: impl Fn() -> bool) -> bool {
+/// SIGKILLs `up` of `lab` once `ready()` holds. Returns whether it was killed before it was
+/// done: false when it exited by itself, or when the kill came only after it said the lab is
+/// up (a loaded machine can run the whole `up` between two looks of `ready`).
+fn kill_when(lab: &Lab, mut up: Child, ready: &impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if up.try_wait().unwrap().is_some() {
@@ -185,20 +212,47 @@ fn kill_when(mut up: Child, ready: impl Fn() -> bool) -> bool {
         if ready() || Instant::now() > deadline {
             let _ = up.kill();
             let _ = up.wait();
-            return true;
+            let said = std::fs::read_to_string(lab.dir.join("up.out")).unwrap_or_default();
+            return !said.contains(" is up: ");
         }
         std::thread::sleep(Duration::from_millis(1));
     }
 }
 
-/// A 50-node star named `name`.
-fn star_lab(name: &str) -> Lab {
+/// Starts `up` of `lab` and kills it once `ready()` holds, retrying (after `down`) when a
+/// loaded machine let `up` finish first. Fails after five such tries.
+fn kill_up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) {
+    for _ in 0..5 {
+        if kill_when(lab, spawn_up(lab), &ready) {
+            return;
+        }
+        nsnet_ok(&["down", &lab.name]);
+        assert_nothing_left(&lab.name);
+    }
+    panic!("up always finished before {what} were seen");
+}
+
+/// A 50-node star named `name`, with sshd in its nodes when `ssh`.
+fn star_lab(name: &str, ssh: bool) -> Lab {
     let text = nsnet_ok(&["gen", "star", "49"]);
     let body = text
         .split_once("[nodes]")
         .map(|(_, rest)| format!("[nodes]{rest}"))
         .unwrap();
-    Lab::new(name, &body)
+    if ssh {
+        Lab::with_ssh(name, &body)
+    } else {
+        Lab::new(name, &body)
+    }
+}
+
+/// Waits up to 10 s for the inits of `lab` to be gone; returns how many are left.
+fn inits_after_kill(lab: &str) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while inits_of(lab) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    inits_of(lab)
 }
 
 #[test]
@@ -206,7 +260,7 @@ fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
     if !need_root() {
         return;
     }
-    let lab = star_lab("t-rb-kill");
+    let lab = star_lab("t-rb-kill", false);
     let name = lab.name.as_str();
     type Point = (&'static str, usize, fn(&str) -> usize);
     let points: [Point; 4] = [
@@ -216,14 +270,9 @@ fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
         ("netns entries", 10, netns_of),
     ];
     for (what, n, count) in points {
-        let killed = kill_when(spawn_up(lab.path(), &[]), || count(name) >= n);
+        kill_up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
         // The inits die with their `up` (PR_SET_PDEATHSIG, or EPIPE on the ready pipe).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while killed && inits_of(name) > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(killed, "up finished before {n} {what} were seen");
-        assert_eq!(inits_of(name), 0, "inits outlive their killed up");
+        assert_eq!(inits_after_kill(name), 0, "inits outlive their killed up");
         // A second `up` says what is there and how to fix it.
         let o = nsnet(&["up", lab.path()]);
         let err = stderr(&o);
@@ -237,7 +286,7 @@ fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
         assert_nothing_left(name);
     }
     // Killed again, then `up --force` cleans and builds.
-    kill_when(spawn_up(lab.path(), &[]), || netns_of(name) >= 20);
+    kill_up_when(&lab, || netns_of(name) >= 20, "20 netns entries");
     let out = nsnet_ok(&["up", "--force", lab.path()]);
     assert!(out.contains("50 node(s)"), "{out}");
     assert_eq!(lab.exec_ok("h49", &["hostname"]), "h49");
@@ -246,6 +295,27 @@ fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
     lab.up();
     nsnet_ok(&["down", name]);
     assert_nothing_left(name);
+}
+
+#[test]
+fn an_up_killed_while_nodes_start_their_services_leaves_none_running() {
+    if !need_root() || !Path::new("/usr/sbin/sshd").exists() {
+        return;
+    }
+    // Killed once the first nodes run sshd, i.e. after the go-ahead and before `up` has
+    // seen all of them start: no node may outlive it, not even one that has started.
+    let lab = star_lab("t-rb-killssh", true);
+    let name = lab.name.as_str();
+    for round in 0..3 {
+        kill_up_when(&lab, || sshds_of(name) >= 1, "an sshd");
+        assert_eq!(
+            inits_after_kill(name),
+            0,
+            "round {round}: inits outlive their killed up"
+        );
+        nsnet_ok(&["down", name]);
+        assert_nothing_left(name);
+    }
 }
 
 #[test]
@@ -603,7 +673,7 @@ mtu = 9000
     assert_nothing_left("t-rb-host");
     assert_same_host(&before, "after up and down");
     for n in [1, 3] {
-        kill_when(spawn_up(lab.path(), &[]), || netns_of("t-rb-host") >= n);
+        kill_up_when(&lab, || netns_of("t-rb-host") >= n, "netns entries");
         nsnet_ok(&["down", "t-rb-host"]);
         assert_nothing_left("t-rb-host");
         assert_same_host(&before, "after a killed up and down");

@@ -10,8 +10,14 @@
 //!   `NSNET_INIT_INDEX` in the environment is the node's index in the plan.
 //! - ready: one [`RECORD_LEN`]-byte record (index, status) on the shared pipe at fd 3;
 //!   details of a failure go to the node's log (`/run/nsnet/<lab>/logs/<node>.log`).
-//! - go-ahead: SIGUSR1, acknowledged with a [`STATUS_RELEASED`] record. Until then the init
-//!   gets SIGTERM from the kernel if `up` dies (PR_SET_PDEATHSIG); SIGTERM stops the node.
+//! - go-ahead: SIGUSR1 once the network is wired; the init starts its services (sshd) and
+//!   sends a [`STATUS_STARTED`] record.
+//! - release: SIGUSR2 once every node has started, acknowledged with a [`STATUS_RELEASED`]
+//!   record; then the init starts the node's commands. Until the release the init gets
+//!   SIGTERM from the kernel if `up` dies (PR_SET_PDEATHSIG), and SIGTERM stops the node:
+//!   an `up` killed at any point before its last step leaves no node running. Only while it
+//!   sends the releases (a few microseconds per node) can a kill split the lab, into nodes
+//!   that run and nodes that stopped; its state is then complete and `nsnet down` removes it.
 
 use crate::state;
 use crate::sys;
@@ -47,8 +53,10 @@ pub const CONFIG_ENV: &str = "NSNET_INIT_CONFIG";
 pub const RECORD_LEN: usize = 8;
 pub const STATUS_READY: u32 = 0;
 pub const STATUS_FAILED: u32 = 1;
-/// Sent after the go-ahead, once the init no longer dies with `nsnet up`.
+/// Sent after the release, once the init no longer dies with `nsnet up`.
 pub const STATUS_RELEASED: u32 = 2;
+/// Sent after the go-ahead, once the node's services run.
+pub const STATUS_STARTED: u32 = 3;
 /// How long the node's processes get between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// The node's private scratch dir, inside its own /run.
@@ -137,6 +145,7 @@ fn init_sigset() -> SigSet {
         Signal::SIGINT,
         Signal::SIGHUP,
         Signal::SIGUSR1,
+        Signal::SIGUSR2,
         Signal::SIGQUIT,
     ] {
         set.add(s);
@@ -536,6 +545,18 @@ impl NodeInit {
         }
         // Services are up (sshd listening) before `nsnet up` returns.
         self.start_services(set);
+        let _ = report(ready.as_ref(), index, STATUS_STARTED);
+        // Still dies with `up` until it has seen every node start and releases them all.
+        loop {
+            match set.wait() {
+                Ok(Signal::SIGUSR2) => break,
+                Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.shutdown(set),
+                Ok(Signal::SIGCHLD) => {
+                    self.reap();
+                }
+                _ => {}
+            }
+        }
         // From here the node outlives `nsnet up`, which waits for this record before it exits.
         let _ = nix::sys::prctl::set_pdeathsig(None);
         let _ = report(ready.as_ref(), index, STATUS_RELEASED);

@@ -13,7 +13,8 @@ const PHASES: &[(&str, f64)] = &[
     ("sysctls", 0.05),
     ("links", 0.10),
     ("addresses, routes", 0.18),
-    ("release inits", 0.05),
+    ("start services", 0.04),
+    ("release inits", 0.01),
 ];
 
 #[derive(Debug, Clone)]

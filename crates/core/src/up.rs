@@ -4,7 +4,9 @@
 //! records, so the cost per node does not grow with the lab.
 
 use crate::down::{self, DownErrors, Target};
-use crate::init::{self, InitConfig, RECORD_LEN, STATUS_FAILED, STATUS_READY, STATUS_RELEASED};
+use crate::init::{
+    self, InitConfig, RECORD_LEN, STATUS_FAILED, STATUS_READY, STATUS_RELEASED, STATUS_STARTED,
+};
 use crate::state::{self, LabState, NodeRecord, StateError};
 use crate::sys;
 use crate::timings::Timings;
@@ -439,15 +441,25 @@ fn finish_lab(
         })
         .collect::<Result<Vec<_>, _>>()?;
     wire::configure(plan, &handles, t)?;
+    // Go-ahead, then release: a node outlives `up` only once every node has started, so an
+    // `up` killed before that leaves nothing running (the inits die with it).
+    signal_all(spawned, Signal::SIGUSR1)?;
+    wait_records(plan, ready, spawned, STATUS_STARTED)?;
+    t.lap("start services");
+    signal_all(spawned, Signal::SIGUSR2)?;
+    wait_records(plan, ready, spawned, STATUS_RELEASED)?;
+    t.lap("release inits");
+    Ok(st)
+}
+
+fn signal_all(spawned: &[Target], sig: Signal) -> Result<(), UpError> {
     for n in spawned {
-        kill(Pid::from_raw(n.pid), Signal::SIGUSR1).map_err(|source| UpError::Release {
+        kill(Pid::from_raw(n.pid), sig).map_err(|source| UpError::Release {
             node: n.name.clone(),
             source,
         })?;
     }
-    wait_records(plan, ready, spawned, STATUS_RELEASED)?;
-    t.lap("release inits");
-    Ok(st)
+    Ok(())
 }
 
 /// Binds each init's /proc/<pid>/ns/net onto /run/netns/<lab>-<node>, as `ip netns add` would.
