@@ -44,8 +44,8 @@ pub enum Command {
     ///
     /// Build the lab described by a lab file: one node init per node in fresh namespaces, the
     /// network wired, each node's commands started. Prints a table of the nodes. Needs root
-    /// (CAP_SYS_ADMIN and CAP_NET_ADMIN). On any failure everything built so far is torn down
-    /// again.
+    /// (CAP_SYS_ADMIN and CAP_NET_ADMIN). On any failure, and on ^C, SIGTERM or SIGHUP,
+    /// everything built so far is torn down again.
     Up(up::UpCmd),
     /// Tear a lab down: stop its nodes, remove its netns entries and state (root)
     ///

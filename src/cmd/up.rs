@@ -31,9 +31,20 @@ impl UpCmd {
         // A progress bar on a terminal, for labs that take more than a moment.
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         t.set_progress(tty && plan.nodes.len() >= 50);
+        // ^C, SIGTERM or SIGHUP from here on: roll back, then exit as if killed by it.
+        nsnet_core::interrupt::block();
         let st = nsnet_core::up::up_with(&plan, self.force, &mut t);
         t.finish();
-        let st = st?;
+        let st = match st {
+            Err(nsnet_core::UpError::Interrupted(sig)) => {
+                eprintln!(
+                    "nsnet: up {sig}; lab {} is rolled back, nothing of it is left",
+                    plan.lab
+                );
+                return Ok(sig.exit_code());
+            }
+            st => st?,
+        };
         println!("lab {} is up: {} node(s)", plan.lab, st.nodes.len());
         println!("{:<16} {:<7} {:>8}  ADDRESSES", "NODE", "KIND", "PID");
         for (rec, node) in st.nodes.iter().zip(&plan.nodes) {

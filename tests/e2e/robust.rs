@@ -319,6 +319,66 @@ fn an_up_killed_while_nodes_start_their_services_leaves_none_running() {
 }
 
 #[test]
+fn an_interrupted_up_rolls_back_by_itself() {
+    if !need_root() {
+        return;
+    }
+    // ^C (as `kill -INT`), SIGTERM and SIGHUP, at points before and after the wiring: `up`
+    // removes what it built and exits as if the signal had killed it, without `nsnet down`.
+    let lab = star_lab("t-rb-intr", false);
+    let name = lab.name.as_str();
+    type Point = (&'static str, i32, &'static str, usize, fn(&str) -> usize);
+    let points: [Point; 3] = [
+        ("INT", 2, "inits", 10, inits_of),
+        ("TERM", 15, "netns entries", 10, netns_of),
+        ("HUP", 1, "inits", 45, inits_of),
+    ];
+    for (sig, num, what, n, count) in points {
+        let mut hit = false;
+        for _ in 0..5 {
+            let mut up = Command::new(NSNET)
+                .args(["up", lab.path()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while up.try_wait().unwrap().is_none() && count(name) < n {
+                assert!(Instant::now() < deadline, "no {n} {what} within 60 s");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let pid = up.id().to_string();
+            Command::new("kill")
+                .args(["-s", sig, &pid])
+                .status()
+                .unwrap();
+            let o = up.wait_with_output().unwrap();
+            if o.status.success() {
+                // A loaded machine ran the whole `up` first: try again.
+                nsnet_ok(&["down", name]);
+                continue;
+            }
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(128 + num), "SIG{sig}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "up interrupted by SIG{sig}; lab {name} is rolled back, nothing of it is left"
+                )),
+                "SIG{sig}: {err}"
+            );
+            assert_nothing_left(name);
+            hit = true;
+            break;
+        }
+        assert!(hit, "up always finished before {n} {what} were seen");
+    }
+    lab.up();
+    nsnet_ok(&["down", name]);
+    assert_nothing_left(name);
+}
+
+#[test]
 fn two_ups_at_once_exactly_one_wins() {
     if !need_root() {
         return;

@@ -8,6 +8,7 @@ pub mod down;
 pub mod enter;
 pub mod firewall;
 pub mod init;
+pub mod interrupt;
 pub mod link;
 pub mod path;
 pub mod ssh;

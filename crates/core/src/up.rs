@@ -65,6 +65,8 @@ pub enum UpError {
     Ssh(#[from] crate::ssh::SshError),
     #[error("node {node}: sending the go-ahead: {source}")]
     Release { node: String, source: Errno },
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     #[error("{cause}\nrolling back also failed:\n{cleanup}")]
     Rollback {
         cause: Box<UpError>,
@@ -146,13 +148,21 @@ pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<LabState, Up
     let mut spawned = Vec::with_capacity(plan.nodes.len());
     match build_lab(plan, &mut spawned, nofile, t) {
         Ok(state) => Ok(state),
-        Err(cause) => match down::teardown(&plan.lab, Some(plan), spawned, Timings::default()) {
-            Ok(_) => Err(cause),
-            Err(cleanup) => Err(UpError::Rollback {
-                cause: Box::new(cause),
-                cleanup,
-            }),
-        },
+        Err(cause) => {
+            // A step that failed because of the signal (EINTR, an init stopped by a ^C)
+            // reports the signal, not its symptom.
+            let cause = match crate::interrupt::check() {
+                Err(sig) => UpError::Interrupted(sig),
+                Ok(()) => cause,
+            };
+            match down::teardown(&plan.lab, Some(plan), spawned, Timings::default()) {
+                Ok(_) => Err(cause),
+                Err(cleanup) => Err(UpError::Rollback {
+                    cause: Box::new(cause),
+                    cleanup,
+                }),
+            }
+        }
     }
 }
 
@@ -304,6 +314,7 @@ fn spawn_inits(
     // faster — and PR_SET_PDEATHSIG fires when the cloning *thread* ends.
     let total = plan.nodes.len();
     for (i, node) in plan.nodes.iter().enumerate() {
+        crate::interrupt::check()?;
         let mut node_env = env.clone();
         node_env.push(sys::cstring(&format!("{}={i}", init::INDEX_ENV)));
         let (off, len) = configs[i];
@@ -342,6 +353,7 @@ fn wait_records(plan: &Plan, rd: &OwnedFd, spawned: &[Target], want: u32) -> Res
     let mut pending: Vec<u8> = Vec::new();
     let mut eof = false;
     while left > 0 {
+        crate::interrupt::check()?;
         let now = Instant::now();
         if now >= deadline {
             let nodes = (0..n)
@@ -425,6 +437,7 @@ fn finish_lab(
 ) -> Result<LabState, UpError> {
     register_netns(&plan.lab, spawned)?;
     t.lap("register netns");
+    crate::interrupt::check()?;
     let handles = spawned
         .iter()
         .map(|t| {
@@ -441,11 +454,13 @@ fn finish_lab(
         })
         .collect::<Result<Vec<_>, _>>()?;
     wire::configure(plan, &handles, t)?;
+    crate::interrupt::check()?;
     // Go-ahead, then release: a node outlives `up` only once every node has started, so an
     // `up` killed before that leaves nothing running (the inits die with it).
     signal_all(spawned, Signal::SIGUSR1)?;
     wait_records(plan, ready, spawned, STATUS_STARTED)?;
     t.lap("start services");
+    crate::interrupt::check()?;
     signal_all(spawned, Signal::SIGUSR2)?;
     wait_records(plan, ready, spawned, STATUS_RELEASED)?;
     t.lap("release inits");

@@ -34,6 +34,8 @@ pub enum WireError {
         /// How many more requests of the same node failed.
         more: usize,
     },
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 fn more_errors(n: usize) -> String {
@@ -81,12 +83,15 @@ pub fn configure(plan: &Plan, nodes: &[NodeHandle], t: &mut Timings) -> Result<(
         write_sysctls(node, &netns(i)?, early)
     })?;
     t.lap("sysctls");
+    crate::interrupt::check()?;
     create_links(plan, nodes, threads)?;
     t.lap("links");
+    crate::interrupt::check()?;
     parallel(plan.nodes.len(), threads, |i| {
         configure_node(&plan.nodes[i], &netns(i)?)
     })?;
     t.lap("addresses, routes");
+    crate::interrupt::check()?;
     // The lab file's impairments (tbf, netem) at both ends of the links that have them.
     let impaired = |n: &NodePlan| {
         n.interfaces
