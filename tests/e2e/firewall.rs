@@ -172,6 +172,39 @@ action = "drop""#,
 }
 
 #[test]
+fn a_firewall_of_5000_rules_goes_in_whole_and_in_order() {
+    if !need_root() {
+        return;
+    }
+    // One atomic batch of ~1.5 MB: more than a netlink socket's default send buffer, and
+    // 5000 answers would not fit its receive buffer (up to 300 rules once worked).
+    let rules: Vec<String> = (0..5000)
+        .map(|i| {
+            format!(
+                "{{ chain = \"input\", proto = \"tcp\", dport = {}, action = \"drop\" }}",
+                10000 + i
+            )
+        })
+        .collect();
+    let lab = routed(
+        "t-fw-big",
+        "",
+        &format!("[nodes.r1.firewall]\nrules = [\n{}\n]", rules.join(",\n")),
+    );
+    // The last rule drops its port; a port no rule names answers.
+    let _s = Server::start(&lab, "r1", 14999);
+    let e = connect(&lab, "h1", "10.0.1.1", 14999).unwrap_err();
+    assert!(e.contains("timed out"), "{e}");
+    let _s2 = Server::start(&lab, "r1", 2222);
+    assert_eq!(connect(&lab, "h1", "10.0.1.1", 2222), Ok("10.0.1.2".into()));
+    let counted = fw(&lab, "r1");
+    assert_eq!(counted.len(), 5000);
+    assert_eq!(counted[4999].1, "tcp dport 14999 drop");
+    assert!(counted[4999].2 >= 1, "{:?}", counted[4999]);
+    assert!(counted[..4999].iter().all(|r| r.2 == 0));
+}
+
+#[test]
 fn docker_like_masquerade_and_published_port() {
     if !need_root() {
         return;

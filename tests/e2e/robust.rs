@@ -96,27 +96,6 @@ fn an_address_the_kernel_refuses_rolls_back() {
 }
 
 #[test]
-fn a_firewall_the_kernel_refuses_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    // Valid rule by rule, but too many for one atomic nftables batch: EMSGSIZE.
-    let rules: Vec<String> = (0..20000)
-        .map(|i| {
-            format!(
-                "{{ chain = \"input\", proto = \"tcp\", dport = {}, action = \"drop\" }}",
-                i % 60000 + 1
-            )
-        })
-        .collect();
-    let body = format!(
-        "[nodes.h2]\n[nodes.h1.firewall]\nrules = [\n{}\n]\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
-        rules.join(",\n")
-    );
-    up_fails("t-rb-fw", &body, &[], &["h1: applying the nftables batch"]);
-}
-
-#[test]
 fn a_file_that_cannot_be_placed_rolls_back() {
     if !need_root() {
         return;

@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
-use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
 use crate::raw::{
@@ -589,6 +589,18 @@ impl NftSocket {
         }
     }
 
+    /// Throws away whatever answers are still queued.
+    fn drain(&mut self) {
+        loop {
+            self.rbuf.clear();
+            match self.sock.recv(&mut self.rbuf, libc::MSG_DONTWAIT) {
+                Ok(n) if n > 0 => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                _ => return,
+            }
+        }
+    }
+
     /// Create table `inet TABLE` with `chains` and `rules` in one atomic batch: the kernel
     /// applies all of it or nothing. Each failure names its object (a rule by its `desc`).
     pub fn apply(
@@ -600,13 +612,12 @@ impl NftSocket {
         let mut buf = Vec::with_capacity(1024 + 512 * rules.len());
         let begin = self.next_seq();
         batch(&mut buf, begin, false);
-        // (seq, description) of each acked request, in order.
+        // (seq, description) of each request, in order.
         let mut reqs: Vec<(u32, String)> = Vec::with_capacity(1 + chains.len() + rules.len());
+        let mut last = 0;
         let mut add = |buf: &mut Vec<u8>, seq: u32, desc: String, f: &dyn Fn(&mut Vec<u8>)| {
-            let at = buf.len();
+            last = buf.len();
             f(buf);
-            // Every request asks for an ack, so the answers can be counted.
-            buf[at + 6] |= NLM_F_ACK as u8;
             reqs.push((seq, desc));
         };
         let seq = self.next_seq();
@@ -625,10 +636,29 @@ impl NftSocket {
                 new_rule(b, seq, table, r)
             });
         }
+        // The kernel reports a failed request whether or not it asked for an ack, and sends
+        // all reports of a batch at its end, in request order. So only the last request asks
+        // for one: its ack ends the answer. Acks for thousands of rules would overflow the
+        // receive buffer (about 1 KiB each), and the batch got ENOBUFS from ~300 rules on.
+        buf[last + 6] |= NLM_F_ACK as u8;
+        let end_seq = reqs.last().map_or(0, |(s, _)| *s);
         batch(&mut buf, self.next_seq(), true);
 
         let op = "applying the nftables batch";
         let io = |e: io::Error| vec![NetError::io(op, e)];
+        // A batch is one message and must fit the send buffer (EMSGSIZE from ~800 rules with
+        // the default). Privileged, as every caller is: grow it to the batch, doubled by the
+        // kernel to leave room for its overhead. One refused rule can make every later rule
+        // of its chain fail too, and each report costs about 1 KiB of receive buffer: room for
+        // all of them (only reports that come take memory).
+        let need = buf.len() + 4096;
+        if getsockopt(&self.sock, sockopt::SndBuf).unwrap_or(0) < need + 64 {
+            setsockopt(&self.sock, sockopt::SndBufForce, &need).map_err(|e| io(e.into()))?;
+        }
+        let answers = (reqs.len() + 2) * 1024;
+        if getsockopt(&self.sock, sockopt::RcvBuf).unwrap_or(0) < answers {
+            let _ = setsockopt(&self.sock, sockopt::RcvBufForce, &answers);
+        }
         loop {
             match self.sock.send(&buf, 0) {
                 Ok(n) if n == buf.len() => break,
@@ -637,10 +667,18 @@ impl NftSocket {
                 Err(e) => return Err(io(e)),
             }
         }
-        let mut answered = 0;
+        let mut done = false;
         let mut failed = Vec::new();
-        while answered < reqs.len() {
-            self.recv(op).map_err(|e| vec![e])?;
+        while !done {
+            if let Err(e) = self.recv(op) {
+                // Reports beyond the receive buffer were dropped (ENOBUFS): the first ones,
+                // which came, say what went wrong; the batch was not applied.
+                if failed.is_empty() {
+                    return Err(vec![e]);
+                }
+                self.drain();
+                break;
+            }
             for m in messages(&self.rbuf) {
                 if m.ty != NLMSG_ERROR {
                     continue;
@@ -648,7 +686,7 @@ impl NftSocket {
                 let errno = error_code(m.payload);
                 match reqs.iter().position(|(s, _)| *s == m.seq) {
                     Some(i) => {
-                        answered += 1;
+                        done |= m.seq == end_seq;
                         if errno != 0 {
                             let op = reqs[i].1.clone();
                             failed.push((i, NetError::Kernel { op, errno }));
@@ -663,7 +701,7 @@ impl NftSocket {
                                 errno,
                             },
                         ));
-                        answered = reqs.len();
+                        done = true;
                     }
                     None => {}
                 }

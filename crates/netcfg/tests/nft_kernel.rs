@@ -120,3 +120,52 @@ fn a_rejected_rule_is_named_and_nothing_is_applied() {
         assert_eq!(nft.rules("nsnet").unwrap(), []);
     });
 }
+
+#[test]
+fn twenty_thousand_rules_go_in_as_one_batch() {
+    in_throwaway_netns(|| {
+        let mut nft = NftSocket::open().unwrap();
+        let chains = [chain("input", Hook::Input, false)];
+        let rules: Vec<NftRule> = (0..20_000)
+            .map(|i| rule(i, "input", udp(1 + (i % 60_000) as u16), Action::Drop))
+            .collect();
+        nft.apply("nsnet", &chains, &rules).unwrap();
+        let got = nft.rules("nsnet").unwrap();
+        assert_eq!(got.len(), 20_000);
+        assert_eq!(got[19_999].comment.as_deref(), Some("nsnet rule 19999"));
+    });
+}
+
+#[test]
+fn a_refused_rule_amid_thousands_is_named_first() {
+    in_throwaway_netns(|| {
+        let mut nft = NftSocket::open().unwrap();
+        let chains = [chain("input", Hook::Input, false)];
+        // Refused early, not at the end, where the only ack is asked for. The kernel then
+        // refuses every later rule of the chain too: 2990 reports, more than a default
+        // receive buffer holds.
+        let rules: Vec<NftRule> = (0..3000)
+            .map(|i| {
+                let action = if i == 10 {
+                    Action::Dnat("10.0.0.1".parse().unwrap(), None)
+                } else {
+                    Action::Accept
+                };
+                rule(i, "input", udp(1 + i as u16), action)
+            })
+            .collect();
+        let errs = nft.apply("nsnet", &chains, &rules).unwrap_err();
+        let first = errs[0].to_string();
+        assert!(first.starts_with("adding firewall rule 10: "), "{first}");
+        let rule_no = |e: &nsnet_netcfg::NetError| -> usize {
+            let t = e.to_string();
+            let t = t
+                .strip_prefix("adding firewall rule ")
+                .unwrap_or_else(|| panic!("{t}"));
+            t.split(':').next().unwrap().parse().unwrap()
+        };
+        assert!(errs.iter().all(|e| rule_no(e) >= 10), "{errs:?}");
+        // All or nothing, and the socket is clean for the next request.
+        assert_eq!(nft.rules("nsnet").unwrap(), []);
+    });
+}
