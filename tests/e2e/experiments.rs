@@ -137,16 +137,21 @@ fn transfer_secs(lab: &Lab, server: &str, client: &str) -> f64 {
     let serve = "import socket\n\
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
         s.bind(('0.0.0.0', 5001)); s.listen(1)\n\
+        print('ready', flush=True)\n\
         c, _ = s.accept(); c.sendall(b'x' * 1000000); c.close()\n";
     let mut srv = Command::new(NSNET)
         .args([
             "exec", server, "--lab", &lab.name, "--", "python3", "-c", serve,
         ])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let mut line = String::new();
+    BufReader::new(srv.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "the server in {server} did not start");
     let fetch = format!(
         "import socket\n\
          s = socket.create_connection(('{server}', 5001), timeout=60)\n\
@@ -280,13 +285,29 @@ fn a_capture_of_ten_pings_holds_twenty_icmp_packets() {
     assert_eq!(text.matches("ICMP echo reply").count(), 10, "{text}");
 
     // -c and the one-line form: stops by itself.
-    let mut cmd = Command::new(NSNET);
-    cmd.args(["capture", "r1:eth1", "-c", "2", "--lab", &lab.name]);
-    let t = std::thread::spawn(move || run_with_timeout(cmd, None, Duration::from_secs(20)));
-    std::thread::sleep(Duration::from_millis(500));
+    let mut cap = Command::new(NSNET)
+        .args(["capture", "r1:eth1", "-c", "2", "--lab", &lab.name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(cap.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("capturing on r1:eth1"), "{line}");
     lab.exec_ok("h1", &["ping", "-n", "-c3", "-i0.2", "h4"]);
-    let o = t.join().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cap.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = cap.kill();
+            panic!("capture -c 2 did not stop by itself");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = cap.wait_with_output().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    assert!(o.status.success(), "{rest}");
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(
