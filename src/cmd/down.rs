@@ -41,6 +41,9 @@ impl DownCmd {
         for lab in labs {
             match nsnet_core::down(&lab) {
                 Ok(r) => {
+                    if let Some(pid) = r.stopped_up {
+                        println!("stopped the `nsnet up` (pid {pid}) that was building lab {lab}");
+                    }
                     println!(
                         "lab {lab} is down ({} init(s) stopped, {} netns entr{} removed)",
                         r.stopped,

@@ -51,7 +51,8 @@ pub enum Command {
     ///
     /// Stop every node of a lab (SIGTERM, then SIGKILL after a grace period), remove its
     /// /run/netns entries and its state under /run/nsnet. Idempotent, and works when the state is
-    /// missing or damaged. With exactly one lab up, LAB may be left out.
+    /// missing or damaged. An `nsnet up` still building the lab is stopped first (it rolls
+    /// back). With exactly one lab up, LAB may be left out.
     Down(down::DownCmd),
     /// Open an interactive shell inside a node (root)
     ///
@@ -151,6 +152,21 @@ impl Cli {
         // One clear line before anything is read or touched.
         if let Some(name) = self.cmd.privileged() {
             nsnet_core::up::require_privileges(name)?;
+        }
+        // Commands that only print end quietly when their reader goes away (`| head`);
+        // the others handle a closed output themselves (capture) or have work to finish.
+        if matches!(
+            self.cmd,
+            Command::Plan(_)
+                | Command::Graph(_)
+                | Command::Gen(_)
+                | Command::Fw(_)
+                | Command::Status(_)
+                | Command::Logs(_)
+                | Command::Path(_)
+                | Command::SshConfig(_)
+        ) {
+            nsnet_core::interrupt::default_sigpipe();
         }
         match self.cmd {
             Command::Plan(c) => c.run(),

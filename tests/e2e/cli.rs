@@ -38,3 +38,27 @@ fn plan_graph_and_gen_work_as_an_unprivileged_user() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("needs root"), "{}", stderr(&o));
 }
+
+#[test]
+fn printing_into_a_closed_pipe_ends_quietly() {
+    // `nsnet plan big.toml | head -1`: ~250 KB of plan into a pipe whose reader is gone.
+    let dir = std::env::temp_dir().join(format!("nsnet-e2e-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("line.toml");
+    std::fs::write(&file, nsnet_ok(&["gen", "line", "400"])).unwrap();
+    let mut child = Command::new(NSNET)
+        .arg("plan")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{:?}", o.status);
+    assert_eq!(stderr(&o), "", "no panic, no message");
+}

@@ -179,9 +179,10 @@ fn netns_of(lab: &str) -> usize {
         .count()
 }
 
-/// SIGKILLs `up` of `lab` once `ready()` holds. Returns whether it was killed before it was
-/// done: false when it exited by itself, or when the kill came only after it said the lab is
-/// up (a loaded machine can run the whole `up` between two looks of `ready`).
+/// SIGKILLs `up` of `lab` once `ready()` holds. Returns whether it was killed before the lab
+/// was built: false when it exited by itself, or when the kill came only after it had
+/// released the nodes (a loaded machine can run the whole `up` between two looks of `ready`).
+/// A lab released by its `up` keeps every node, killed `up` or not.
 fn kill_when(lab: &Lab, mut up: Child, ready: &impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -192,7 +193,15 @@ fn kill_when(lab: &Lab, mut up: Child, ready: &impl Fn() -> bool) -> bool {
             let _ = up.kill();
             let _ = up.wait();
             let said = std::fs::read_to_string(lab.dir.join("up.out")).unwrap_or_default();
-            return !said.contains(" is up: ");
+            let released = Path::new(&format!("/run/nsnet/{}/released", lab.name)).exists();
+            if released && !said.contains(" is up: ") {
+                // Killed while it released the nodes: all of them run, now and after.
+                std::thread::sleep(Duration::from_millis(300));
+                let st = lab.status();
+                assert!(st.iter().all(|(_, _, alive)| *alive), "{st:?}");
+                assert_eq!(inits_of(&lab.name), st.len());
+            }
+            return !released;
         }
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -251,7 +260,11 @@ fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
     for (what, n, count) in points {
         kill_up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
         // The inits die with their `up` (PR_SET_PDEATHSIG, or EPIPE on the ready pipe).
-        assert_eq!(inits_after_kill(name), 0, "inits outlive their killed up");
+        assert_eq!(
+            inits_after_kill(name),
+            0,
+            "after {n} {what}: inits outlive their killed up"
+        );
         // A second `up` says what is there and how to fix it.
         let o = nsnet(&["up", lab.path()]);
         let err = stderr(&o);
@@ -355,6 +368,56 @@ fn an_interrupted_up_rolls_back_by_itself() {
     lab.up();
     nsnet_ok(&["down", name]);
     assert_nothing_left(name);
+}
+
+#[test]
+fn down_stops_an_up_that_is_building_the_lab() {
+    if !need_root() {
+        return;
+    }
+    let lab = star_lab("t-rb-downup", false);
+    let name = lab.name.as_str();
+    for _ in 0..5 {
+        let up = Command::new(NSNET)
+            .args(["up", lab.path()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while inits_of(name) < 10 {
+            assert!(Instant::now() < deadline, "no 10 inits within 60 s");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let down = nsnet(&["down", name]);
+        let up_pid = up.id();
+        let up = up.wait_with_output().unwrap();
+        assert!(down.status.success(), "{}", stderr(&down));
+        let said = stdout(&down);
+        if up.status.success() {
+            // A loaded machine finished the whole `up` first: plain `down`, try again.
+            assert!(!said.contains("stopped the `nsnet up`"), "{said}");
+            assert_nothing_left(name);
+            continue;
+        }
+        // `down` stopped the `up`, which rolled back on its SIGTERM, and then waited for it.
+        assert!(
+            said.contains(&format!(
+                "stopped the `nsnet up` (pid {up_pid}) that was building lab {name}"
+            )),
+            "{said}"
+        );
+        let err = String::from_utf8_lossy(&up.stderr);
+        assert_eq!(up.status.code(), Some(143), "{err}");
+        assert!(err.contains("is rolled back"), "{err}");
+        assert_nothing_left(name);
+        lab.up();
+        nsnet_ok(&["down", name]);
+        assert_nothing_left(name);
+        return;
+    }
+    panic!("up always finished before down came");
 }
 
 #[test]

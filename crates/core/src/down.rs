@@ -61,6 +61,8 @@ pub struct DownReport {
     pub unregistered: usize,
     /// Whether the lab had a state dir.
     pub had_state: bool,
+    /// The `nsnet up` that was building the lab and was stopped first, if any.
+    pub stopped_up: Option<i32>,
     /// Where the time went (`nsnet down --timings`).
     pub timings: Timings,
 }
@@ -95,6 +97,7 @@ pub fn labs_present() -> Vec<String> {
 /// Stops every node of `lab`, removes its netns entries and its state. Idempotent.
 pub fn down(lab: &str) -> Result<DownReport, DownErrors> {
     let mut timings = Timings::default();
+    let stopped_up = stop_builder(lab);
     let loaded = LabState::load(lab).ok();
     let targets: Vec<Target> = match &loaded {
         // nodes.json is written once every init is spawned: it names them all, and reading
@@ -120,7 +123,33 @@ pub fn down(lab: &str) -> Result<DownReport, DownErrors> {
             .collect(),
     };
     timings.lap("find inits");
-    teardown(lab, loaded.as_ref().map(|s| &s.plan), targets, timings)
+    let mut report = teardown(lab, loaded.as_ref().map(|s| &s.plan), targets, timings)?;
+    report.stopped_up = stopped_up;
+    Ok(report)
+}
+
+/// How long an interrupted `up` gets to roll back before it is killed. Its longest step
+/// without a look for the signal is one wiring phase (about a second for 1000 nodes).
+const UP_ROLLBACK: Duration = Duration::from_secs(30);
+
+/// When an `nsnet up` is building `lab`, stops it: SIGTERM, on which it rolls back what it
+/// built, and SIGKILL if it has not after [`UP_ROLLBACK`] (the teardown then removes what
+/// is left). Returns its PID.
+fn stop_builder(lab: &str) -> Option<i32> {
+    if !state::lab_dir_locked(lab) {
+        return None;
+    }
+    let pid = state::builder_of(lab)?;
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let deadline = Instant::now() + UP_ROLLBACK;
+    while state::lab_dir_locked(lab) {
+        if Instant::now() > deadline {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Some(pid)
 }
 
 /// Stops `targets`, then removes the lab's netns entries and state dir.

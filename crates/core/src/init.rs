@@ -12,12 +12,13 @@
 //!   details of a failure go to the node's log (`/run/nsnet/<lab>/logs/<node>.log`).
 //! - go-ahead: SIGUSR1 once the network is wired; the init starts its services (sshd) and
 //!   sends a [`STATUS_STARTED`] record.
-//! - release: SIGUSR2 once every node has started, acknowledged with a [`STATUS_RELEASED`]
-//!   record; then the init starts the node's commands. Until the release the init gets
-//!   SIGTERM from the kernel if `up` dies (PR_SET_PDEATHSIG), and SIGTERM stops the node:
-//!   an `up` killed at any point before its last step leaves no node running. Only while it
-//!   sends the releases (a few microseconds per node) can a kill split the lab, into nodes
-//!   that run and nodes that stopped; its state is then complete and `nsnet down` removes it.
+//! - release: once every node has started, `up` creates the lab dir's
+//!   [`state::RELEASED_FILE`] (the lab is built from then on) and sends SIGUSR2, acknowledged
+//!   with a [`STATUS_RELEASED`] record; then the init starts the node's commands.
+//! - `up` dying: the kernel sends the init [`sys::PDEATHSIG`] (PR_SET_PDEATHSIG). Before the
+//!   release it stops the node, unless the released file exists: then `up` died after it
+//!   had decided, and the signal counts as the release. So a killed `up` leaves all of its
+//!   nodes running or none; SIGTERM (`down`) always stops the node.
 
 use crate::state;
 use crate::sys;
@@ -147,6 +148,7 @@ fn init_sigset() -> SigSet {
         Signal::SIGUSR1,
         Signal::SIGUSR2,
         Signal::SIGQUIT,
+        Signal::SIGPWR,
     ] {
         set.add(s);
     }
@@ -180,6 +182,8 @@ pub fn main() -> ! {
     };
     let _ = nix::unistd::dup2_stdout(&log);
     let _ = nix::unistd::dup2_stderr(&log);
+    // The lab dir, to look for the released file after the host's /run is out of sight.
+    let lab_dir = File::open(state::lab_dir(lab)).ok();
     match prepare_node(lab, node, log) {
         Ok(mut init) => {
             if report(ready.as_ref(), index, STATUS_READY) == Err(Errno::EPIPE) {
@@ -187,7 +191,7 @@ pub fn main() -> ! {
                 // SIGKILLed while it waits for our exec): nobody will release or stop us.
                 std::process::exit(1);
             }
-            init.run(&set, ready, index)
+            init.run(&set, ready, index, lab_dir)
         }
         Err(e) => {
             eprintln!("nsnet-init: error: {e}");
@@ -532,11 +536,17 @@ impl NodeInit {
     }
 
     /// Waits for the go-ahead, starts the node's work, then reaps until told to stop.
-    fn run(&mut self, set: &SigSet, ready: Option<OwnedFd>, index: u32) -> ! {
+    fn run(
+        &mut self,
+        set: &SigSet,
+        ready: Option<OwnedFd>,
+        index: u32,
+        lab_dir: Option<File>,
+    ) -> ! {
         loop {
             match set.wait() {
                 Ok(Signal::SIGUSR1) => break,
-                Ok(Signal::SIGTERM | Signal::SIGINT) => self.shutdown(set),
+                Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGPWR) => self.shutdown(set),
                 Ok(Signal::SIGCHLD) => {
                     self.reap();
                 }
@@ -547,9 +557,18 @@ impl NodeInit {
         self.start_services(set);
         let _ = report(ready.as_ref(), index, STATUS_STARTED);
         // Still dies with `up` until it has seen every node start and releases them all.
+        let released = || {
+            lab_dir.as_ref().is_some_and(|d| {
+                use std::os::fd::AsRawFd;
+                let path = format!("/proc/self/fd/{}/{}", d.as_raw_fd(), state::RELEASED_FILE);
+                fs::symlink_metadata(path).is_ok()
+            })
+        };
         loop {
             match set.wait() {
                 Ok(Signal::SIGUSR2) => break,
+                Ok(Signal::SIGPWR) if released() => break,
+                Ok(Signal::SIGPWR) => self.shutdown(set),
                 Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.shutdown(set),
                 Ok(Signal::SIGCHLD) => {
                     self.reap();
@@ -561,6 +580,7 @@ impl NodeInit {
         let _ = nix::sys::prctl::set_pdeathsig(None);
         let _ = report(ready.as_ref(), index, STATUS_RELEASED);
         drop(ready);
+        drop(lab_dir);
         self.start_commands();
         loop {
             match set.wait() {
@@ -597,7 +617,9 @@ impl NodeInit {
                         return;
                     }
                 }
-                Some(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.shutdown(set),
+                Some(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT | Signal::SIGPWR) => {
+                    self.shutdown(set)
+                }
                 _ => {}
             }
         }

@@ -57,3 +57,10 @@ pub fn check() -> Result<(), Interrupted> {
 pub fn taken() -> Option<Signal> {
     Signal::try_from(TAKEN.load(Ordering::Relaxed)).ok()
 }
+
+/// SIGPIPE back to its default for commands that only print: `nsnet status | head` then
+/// ends quietly, as other tools do, instead of failing on the closed pipe (Rust ignores
+/// SIGPIPE, so every print would report EPIPE).
+pub fn default_sigpipe() {
+    sys::set_signal_ignored(Signal::SIGPIPE, false);
+}

@@ -254,6 +254,13 @@ pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, DirLock), StateError> {
     for d in [tmp.clone(), tmp.join("logs")] {
         b.create(&d).map_err(io_err("creating", &d))?;
     }
+    // Who builds it, so `down` can stop this `up` (pid and start time, against PID reuse).
+    let me = std::process::id() as i32;
+    let started = read_stat(me).map_or(0, |s| s.start_time);
+    write_private(
+        &tmp.join(BUILDER_FILE),
+        format!("{me} {started}\n").as_bytes(),
+    )?;
     let f = open_dir_nofollow(&tmp).map_err(io_err("opening", &tmp))?;
     let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
         .map_err(|(_, e)| io_err("locking", &tmp)(e.into()))?;
@@ -269,6 +276,22 @@ pub fn create_lab_dir(lab: &str) -> Result<(PathBuf, DirLock), StateError> {
         return Err(io_err("creating", &dir)(e.into()));
     }
     Ok((dir, DirLock(lock)))
+}
+
+/// The file `up` creates in the lab dir once every node has started: from then on the lab
+/// is built, and a node whose `up` dies keeps running (see `init`).
+pub const RELEASED_FILE: &str = "released";
+
+/// The file in a lab dir naming the `nsnet up` that made it: `PID START_TIME`.
+const BUILDER_FILE: &str = "up.pid";
+
+/// The `nsnet up` that builds `lab`, while it runs: its PID, checked against its start time.
+pub fn builder_of(lab: &str) -> Option<i32> {
+    let text = read_private(&lab_dir(lab).join(BUILDER_FILE)).ok()?;
+    let text = String::from_utf8(text).ok()?;
+    let (pid, started) = text.trim().split_once(' ')?;
+    let (pid, started): (i32, u64) = (pid.parse().ok()?, started.parse().ok()?);
+    (read_stat(pid)?.start_time == started).then_some(pid)
 }
 
 /// Whether an `nsnet up` holds the lock of `lab`'s state dir right now.

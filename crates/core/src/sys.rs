@@ -9,6 +9,10 @@ use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+/// The signal a node init gets from the kernel when its `nsnet up` dies: not SIGTERM, so
+/// the init can tell it from a `down` and survive it once the lab is released.
+pub const PDEATHSIG: libc::c_int = libc::SIGPWR;
+
 /// The fd on which a node init finds the write end of the shared "ready" pipe.
 pub const READY_FD: RawFd = 3;
 
@@ -57,7 +61,7 @@ const CHILD_STACK: usize = 64 * 1024;
 /// it has exec'd, so a clone costs the same whatever our size — a fork-style clone of a
 /// process holding a big plan copies its page tables and then faults on every write. The
 /// child only rewires fds 0-2 to `devnull` and the ready pipe to [`READY_FD`], puts back the
-/// caller's original open-files limit `nofile` (`up` raised its own), asks for SIGTERM when
+/// caller's original open-files limit `nofile` (`up` raised its own), asks for [`PDEATHSIG`] when
 /// its parent dies, and execs `image`. Returns the child's PID.
 pub fn clone_init(
     flags: libc::c_int,
@@ -128,13 +132,7 @@ extern "C" fn init_child(arg: *mut libc::c_void) -> libc::c_int {
             };
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGTERM as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
+        libc::prctl(libc::PR_SET_PDEATHSIG, PDEATHSIG as libc::c_ulong, 0, 0, 0);
         libc::pthread_sigmask(libc::SIG_SETMASK, &a.mask, std::ptr::null_mut());
         libc::execve(
             a.image.path.as_ptr(),

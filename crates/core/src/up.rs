@@ -338,12 +338,19 @@ fn spawn_inits(
         t.tick(i + 1, total);
     }
     drop(wr);
-    wait_records(plan, &rd, spawned, STATUS_READY)?;
+    wait_records(plan, &rd, spawned, STATUS_READY, true)?;
     Ok(rd)
 }
 
 /// Waits until every init has sent a `want` record (ready, or released after the go-ahead).
-fn wait_records(plan: &Plan, rd: &OwnedFd, spawned: &[Target], want: u32) -> Result<(), UpError> {
+/// With `interruptible`, a ^C (SIGINT, SIGTERM, SIGHUP) ends the wait with an error.
+fn wait_records(
+    plan: &Plan,
+    rd: &OwnedFd,
+    spawned: &[Target],
+    want: u32,
+    interruptible: bool,
+) -> Result<(), UpError> {
     let n = spawned.len();
     let mut ready = vec![false; n];
     let mut left = n;
@@ -353,7 +360,9 @@ fn wait_records(plan: &Plan, rd: &OwnedFd, spawned: &[Target], want: u32) -> Res
     let mut pending: Vec<u8> = Vec::new();
     let mut eof = false;
     while left > 0 {
-        crate::interrupt::check()?;
+        if interruptible {
+            crate::interrupt::check()?;
+        }
         let now = Instant::now();
         if now >= deadline {
             let nodes = (0..n)
@@ -458,11 +467,14 @@ fn finish_lab(
     // Go-ahead, then release: a node outlives `up` only once every node has started, so an
     // `up` killed before that leaves nothing running (the inits die with it).
     signal_all(spawned, Signal::SIGUSR1)?;
-    wait_records(plan, ready, spawned, STATUS_STARTED)?;
+    wait_records(plan, ready, spawned, STATUS_STARTED, true)?;
     t.lap("start services");
     crate::interrupt::check()?;
+    // The lab is built: from here a node outlives `up` even if `up` is killed before it has
+    // released them all (see `init`), and a ^C no longer undoes it.
+    state::write_private(&state::lab_dir(&plan.lab).join(state::RELEASED_FILE), b"")?;
     signal_all(spawned, Signal::SIGUSR2)?;
-    wait_records(plan, ready, spawned, STATUS_RELEASED)?;
+    wait_records(plan, ready, spawned, STATUS_RELEASED, false)?;
     t.lap("release inits");
     Ok(st)
 }
