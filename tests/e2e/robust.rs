@@ -310,6 +310,24 @@ fn an_up_killed_while_nodes_start_their_services_leaves_none_running() {
     }
 }
 
+/// `nsnet up` of `lab` in the background (stderr piped), returned once `ready()` holds or
+/// it has exited.
+fn up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) -> Child {
+    let mut up = Command::new(NSNET)
+        .args(["up", lab.path()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while up.try_wait().unwrap().is_none() && !ready() {
+        assert!(Instant::now() < deadline, "no {what} within 60 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    up
+}
+
 #[test]
 fn an_interrupted_up_rolls_back_by_itself() {
     if !need_root() {
@@ -328,18 +346,7 @@ fn an_interrupted_up_rolls_back_by_itself() {
     for (sig, num, what, n, count) in points {
         let mut hit = false;
         for _ in 0..5 {
-            let mut up = Command::new(NSNET)
-                .args(["up", lab.path()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while up.try_wait().unwrap().is_none() && count(name) < n {
-                assert!(Instant::now() < deadline, "no {n} {what} within 60 s");
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            let up = up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
             let pid = up.id().to_string();
             Command::new("kill")
                 .args(["-s", sig, &pid])
@@ -378,18 +385,7 @@ fn down_stops_an_up_that_is_building_the_lab() {
     let lab = star_lab("t-rb-downup", false);
     let name = lab.name.as_str();
     for _ in 0..5 {
-        let up = Command::new(NSNET)
-            .args(["up", lab.path()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while inits_of(name) < 10 {
-            assert!(Instant::now() < deadline, "no 10 inits within 60 s");
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let up = up_when(&lab, || inits_of(name) >= 10, "10 inits");
         let down = nsnet(&["down", name]);
         let up_pid = up.id();
         let up = up.wait_with_output().unwrap();
