@@ -54,7 +54,7 @@ pub fn check() -> Result<(), Interrupted> {
 }
 
 /// The signal that [`check`] has seen, if any.
-pub fn taken() -> Option<Signal> {
+fn taken() -> Option<Signal> {
     Signal::try_from(TAKEN.load(Ordering::Relaxed)).ok()
 }
 

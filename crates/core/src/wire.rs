@@ -91,7 +91,6 @@ pub fn configure(plan: &Plan, nodes: &[NodeHandle], t: &mut Timings) -> Result<(
         configure_node(&plan.nodes[i], &netns(i)?)
     })?;
     t.lap("addresses, routes");
-    crate::interrupt::check()?;
     // The lab file's impairments (tbf, netem) at both ends of the links that have them.
     let impaired = |n: &NodePlan| {
         n.interfaces
