@@ -5,7 +5,7 @@
 use crate::util::*;
 use nsnet_lab::gen::{generate, Shape};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn body_of(text: &str) -> String {
@@ -243,6 +243,23 @@ fn a_rate_limit_slows_a_transfer_and_netem_is_refused_clearly() {
     assert!(!q.contains("tbf"), "{q}");
 }
 
+/// `nsnet capture IFACE EXTRA…` in the background, returned once it says it captures, with
+/// the rest of its stderr.
+fn start_capture(lab: &Lab, iface: &str, extra: &[&str]) -> (Child, BufReader<ChildStderr>) {
+    let mut cap = Command::new(NSNET)
+        .args(["capture", iface, "--lab", &lab.name])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(cap.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with(&format!("capturing on {iface}")), "{line}");
+    (cap, err)
+}
+
 #[test]
 fn a_capture_of_ten_pings_holds_twenty_icmp_packets() {
     if !need_root() {
@@ -251,18 +268,7 @@ fn a_capture_of_ten_pings_holds_twenty_icmp_packets() {
     let lab = Lab::new("t-xcap", &two_routers());
     lab.up();
     let file = lab.dir.join("ping.pcap");
-    let mut cap = Command::new(NSNET)
-        .args(["capture", "h1:eth0", "--lab", &lab.name, "-w"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it listens.
-    let mut err = BufReader::new(cap.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("capturing on h1:eth0"), "{line}");
+    let (mut cap, mut err) = start_capture(&lab, "h1:eth0", &["-w", file.to_str().unwrap()]);
     lab.exec_ok("h1", &["ping", "-n", "-c10", "-i0.2", "h4"]);
     let pid = cap.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
@@ -285,16 +291,7 @@ fn a_capture_of_ten_pings_holds_twenty_icmp_packets() {
     assert_eq!(text.matches("ICMP echo reply").count(), 10, "{text}");
 
     // -c and the one-line form: stops by itself.
-    let mut cap = Command::new(NSNET)
-        .args(["capture", "r1:eth1", "-c", "2", "--lab", &lab.name])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(cap.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("capturing on r1:eth1"), "{line}");
+    let (mut cap, mut err) = start_capture(&lab, "r1:eth1", &["-c", "2"]);
     lab.exec_ok("h1", &["ping", "-n", "-c3", "-i0.2", "h4"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while cap.try_wait().unwrap().is_none() {

@@ -126,17 +126,24 @@ fn a_node_that_cannot_start_rolls_back() {
     );
 }
 
-/// `nsnet up` of `lab` in the background, its stdout in the lab's dir (see [`kill_when`]).
-fn spawn_up(lab: &Lab) -> Child {
+/// `nsnet up` of `lab` in the background (stderr piped), its stdout in the lab's dir (see
+/// [`kill_when`]), returned once `ready()` holds or it has exited.
+fn up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) -> Child {
     let out = std::fs::File::create(lab.dir.join("up.out")).unwrap();
-    Command::new(NSNET)
+    let mut up = Command::new(NSNET)
         .arg("up")
         .arg(lab.path())
         .stdin(Stdio::null())
         .stdout(out)
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while up.try_wait().unwrap().is_none() && !ready() {
+        assert!(Instant::now() < deadline, "no {what} within 60 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    up
 }
 
 fn init_pids(lab: &str) -> Vec<i32> {
@@ -179,39 +186,34 @@ fn netns_of(lab: &str) -> usize {
         .count()
 }
 
-/// SIGKILLs `up` of `lab` once `ready()` holds. Returns whether it was killed before the lab
-/// was built: false when it exited by itself, or when the kill came only after it had
-/// released the nodes (a loaded machine can run the whole `up` between two looks of `ready`).
-/// A lab released by its `up` keeps every node, killed `up` or not.
-fn kill_when(lab: &Lab, mut up: Child, ready: &impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if up.try_wait().unwrap().is_some() {
-            return false;
-        }
-        if ready() || Instant::now() > deadline {
-            let _ = up.kill();
-            let _ = up.wait();
-            let said = std::fs::read_to_string(lab.dir.join("up.out")).unwrap_or_default();
-            let released = Path::new(&format!("/run/nsnet/{}/released", lab.name)).exists();
-            if released && !said.contains(" is up: ") {
-                // Killed while it released the nodes: all of them run, now and after.
-                std::thread::sleep(Duration::from_millis(300));
-                let st = lab.status();
-                assert!(st.iter().all(|(_, _, alive)| *alive), "{st:?}");
-                assert_eq!(inits_of(&lab.name), st.len());
-            }
-            return !released;
-        }
-        std::thread::sleep(Duration::from_millis(1));
+/// Starts `up` of `lab` and SIGKILLs it once `ready()` holds. Returns whether it was killed
+/// before the lab was built: false when it exited by itself, or when the kill came only after
+/// it had released the nodes (a loaded machine can run the whole `up` between two looks of
+/// `ready`). A lab released by its `up` keeps every node, killed `up` or not.
+fn kill_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) -> bool {
+    let mut up = up_when(lab, ready, what);
+    if up.try_wait().unwrap().is_some() {
+        return false;
     }
+    let _ = up.kill();
+    let _ = up.wait();
+    let said = std::fs::read_to_string(lab.dir.join("up.out")).unwrap_or_default();
+    let released = Path::new(&format!("/run/nsnet/{}/released", lab.name)).exists();
+    if released && !said.contains(" is up: ") {
+        // Killed while it released the nodes: all of them run, now and after.
+        std::thread::sleep(Duration::from_millis(300));
+        let st = lab.status();
+        assert!(st.iter().all(|(_, _, alive)| *alive), "{st:?}");
+        assert_eq!(inits_of(&lab.name), st.len());
+    }
+    !released
 }
 
-/// Starts `up` of `lab` and kills it once `ready()` holds, retrying (after `down`) when a
-/// loaded machine let `up` finish first. Fails after five such tries.
+/// [`kill_when`], retrying (after `down`) when a loaded machine let `up` finish first. Fails
+/// after five such tries.
 fn kill_up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) {
     for _ in 0..5 {
-        if kill_when(lab, spawn_up(lab), &ready) {
+        if kill_when(lab, &ready, what) {
             return;
         }
         nsnet_ok(&["down", &lab.name]);
@@ -308,24 +310,6 @@ fn an_up_killed_while_nodes_start_their_services_leaves_none_running() {
         nsnet_ok(&["down", name]);
         assert_nothing_left(name);
     }
-}
-
-/// `nsnet up` of `lab` in the background (stderr piped), returned once `ready()` holds or
-/// it has exited.
-fn up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) -> Child {
-    let mut up = Command::new(NSNET)
-        .args(["up", lab.path()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while up.try_wait().unwrap().is_none() && !ready() {
-        assert!(Instant::now() < deadline, "no {what} within 60 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    up
 }
 
 #[test]
