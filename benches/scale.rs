@@ -1,10 +1,15 @@
-//! Scale runs: `cargo bench` (all sizes) or `cargo bench -- --quick` (N ≤ 100).
+//! Scale runs: `cargo bench` (up to 1000 nodes), `cargo bench -- --quick` (N ≤ 100),
+//! `cargo bench -- --big` (also the 10,000-node cases; minutes, not for CI).
 //!
-//! For star, line and fat-tree labs of about 10, 100 and 1000 nodes: `nsnet up`, one ping
-//! across the longest path, `nsnet down` — and, in the same run, the kernel floor: the same
-//! namespaces, veths, bridges, addresses and routes made the usual hand-made way, with
-//! `ip -batch` (one batch for namespaces and veths, then one `ip -n NS -batch` per
-//! namespace). The product never runs ip; the bench may. Needs root.
+//! For star (Mininet's single), linear (Mininet's), tree, line and fat-tree labs of about 10,
+//! 100, 1000 (and 10,000) nodes: `nsnet up`, one ping across the longest path, `nsnet down` —
+//! and, in the same run, the floor: the same parts made the usual hand-made way. Each node
+//! of the floor is a minimal static process (busybox's sleep) holding five fresh namespaces
+//! (net, UTS, mount, PID, IPC), as an nsnet node's init does; the veths, bridges, addresses
+//! and routes are made with `ip -batch` (one batch for the veths, namespaces named by pid,
+//! then one `nsenter -t PID -n ip -batch` per namespace). The product never runs ip; the
+//! bench may. Every `up`, ours and the floor's, starts on a kernel that has
+//! finished freeing the namespaces of the run before. Needs root.
 
 use nsnet_lab::gen::{generate, Shape};
 use nsnet_lab::{Kind, Lab, Plan};
@@ -14,10 +19,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NSNET: &str = env!("CARGO_BIN_EXE_nsnet");
+/// The nsnet measured: the one that ships (scripts/build-static, built now unless
+/// `$NSNET_BIN` names one).
+fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(b) = std::env::var("NSNET_BIN") {
+            return b;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/build-static");
+        let o = Command::new("bash")
+            .args([script, "-q"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running scripts/build-static");
+        assert!(o.status.success(), "scripts/build-static failed");
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    })
+}
 
 struct Row {
     name: String,
+    shape: Shape,
+    overlay: bool,
     nodes: usize,
     links: usize,
     up: Duration,
@@ -30,6 +54,8 @@ struct Row {
     mem: Mem,
     floor_mem: Mem,
     ping: String,
+    /// Neighbour-table overflows (the kernel's `table_fulls`, ARP and NDISC) during our run.
+    neigh_full: u64,
 }
 
 fn main() {
@@ -39,24 +65,47 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    let big = args.iter().any(|a| a == "--big");
+    eprintln!("nsnet: {}", bin());
+    // (shape, root): `None` is the host's own root; "overlay" a copy-on-write one per node.
     let mut shapes = vec![
-        Shape::Star(10),
-        Shape::Line(8),
-        Shape::FatTree(4),
-        Shape::Star(100),
-        Shape::Line(98),
-        Shape::FatTree(8),
+        (Shape::Star(10), None),
+        (Shape::Line(8), None),
+        (Shape::FatTree(4), None),
+        (Shape::Star(100), None),
+        (Shape::Star(100), Some("overlay")),
+        (Shape::Linear(50), None),
+        (Shape::Tree(2, 10), None),
+        (Shape::Line(98), None),
+        (Shape::FatTree(8), None),
     ];
     if !quick {
-        shapes.extend([Shape::Star(1000), Shape::Line(998), Shape::FatTree(12)]);
+        shapes.extend([
+            (Shape::Star(1000), None),
+            (Shape::Star(1000), Some("overlay")),
+            (Shape::Linear(500), None),
+            (Shape::Tree(2, 31), None),
+            (Shape::Line(998), None),
+            (Shape::FatTree(12), None),
+        ]);
+    }
+    if big {
+        shapes.extend([
+            (Shape::Tree(2, 100), None),
+            (Shape::Line(9998), None),
+            (Shape::FatTree(32), None),
+        ]);
     }
     let dir = std::env::temp_dir().join(format!("nsnet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut rows = Vec::new();
-    for shape in shapes {
-        let name = format!("b{}", shape.default_name().replace('-', ""));
+    for (shape, root) in shapes {
+        let mut name = format!("b{}", shape.default_name().replace('-', ""));
+        if root.is_some() {
+            name.push('o');
+        }
         eprint!("{name}: ");
-        match run(shape, &name, &dir) {
+        match run(shape, &name, &dir, root) {
             Ok(row) => {
                 eprintln!(
                     "up {:.2}s, floor {:.2}s",
@@ -67,25 +116,31 @@ fn main() {
             }
             Err(e) => {
                 eprintln!("FAILED: {e}");
-                let _ = Command::new(NSNET).args(["down", &name]).output();
+                let _ = Command::new(bin()).args(["down", &name]).output();
                 std::process::exit(1);
             }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
     print_table(&rows);
+    print_growth(&rows);
 }
 
-fn run(shape: Shape, name: &str, dir: &Path) -> Result<Row, String> {
-    let text = generate(shape, Some(name), false)?;
+fn run(shape: Shape, name: &str, dir: &Path, root: Option<&str>) -> Result<Row, String> {
+    let mut text = generate(shape, Some(name), false).map_err(|e| e.to_string())?;
+    if let Some(root) = root {
+        // Every host and router on a root of its own (`[lab] root`).
+        text = text.replacen("[lab]\n", &format!("[lab]\nroot = \"{root}\"\n"), 1);
+    }
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, &text).map_err(|e| e.to_string())?;
     let lab = Lab::from_toml(&text, "bench.toml", None, None).map_err(|e| e.to_string())?;
     let plan = nsnet_lab::plan(&lab).map_err(|e| e.to_string())?;
-    let _ = Command::new(NSNET).args(["down", name]).output();
+    let _ = Command::new(bin()).args(["down", name]).output();
 
-    settle();
+    kernel_idle();
     let before = Mem::now();
+    let full_before = neigh_table_fulls();
     let t = Instant::now();
     nsnet(&["up", file.to_str().unwrap()])?;
     let up = t.elapsed();
@@ -93,14 +148,18 @@ fn run(shape: Shape, name: &str, dir: &Path) -> Result<Row, String> {
     let mem = Mem::now().per_node_since(&before, plan.nodes.len());
     let pss = inits_pss(name) / plan.nodes.len() as u64;
     let ping = reach(&plan, name, shape)?;
+    let neigh_full = neigh_table_fulls() - full_before;
     let t = Instant::now();
     nsnet(&["down", name])?;
     let down = t.elapsed();
 
-    settle();
+    kernel_idle();
     let (floor_up, floor_down, floor_mem) = floor(&plan, dir)?;
+    kernel_idle();
     Ok(Row {
         name: name.to_string(),
+        shape,
+        overlay: root.is_some(),
         nodes: plan.nodes.len(),
         links: plan.links.len(),
         up,
@@ -111,11 +170,12 @@ fn run(shape: Shape, name: &str, dir: &Path) -> Result<Row, String> {
         mem,
         floor_mem,
         ping,
+        neigh_full,
     })
 }
 
 fn nsnet(args: &[&str]) -> Result<String, String> {
-    let o = Command::new(NSNET)
+    let o = Command::new(bin())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -133,7 +193,8 @@ fn nsnet(args: &[&str]) -> Result<String, String> {
 /// One ping from the first host to the node farthest from it that IP's TTL can reach.
 fn reach(plan: &Plan, lab: &str, shape: Shape) -> Result<String, String> {
     let (from, to) = match shape {
-        Shape::Star(n) => ("h1".to_string(), format!("h{n}")),
+        Shape::Star(n) | Shape::Linear(n) => ("h1".to_string(), format!("h{n}")),
+        Shape::Tree(d, f) => ("h1".to_string(), format!("h{}", f.pow(d as u32))),
         Shape::Line(n) if n < 250 => ("h1".into(), "h2".into()),
         Shape::Line(_) => ("h1".into(), "r250".into()),
         Shape::FatTree(k) => ("h1-1-1".into(), format!("h{k}-{}-{}", k / 2, k / 2)),
@@ -151,22 +212,30 @@ fn reach(plan: &Plan, lab: &str, shape: Shape) -> Result<String, String> {
     Ok(format!("{from}→{to}"))
 }
 
-/// The same network made with ip: namespaces and veth pairs in one batch, then one batch
-/// per namespace for bridges, addresses, links up and routes. Returns (up, down, KiB/node).
+/// The same network, made by hand: a process per node holding five fresh namespaces, the
+/// veth pairs made in one ip batch (namespaces named by the processes' pids: naming them
+/// with `ip netns attach` slows down with every mount, minutes at 10,000), then one batch per
+/// namespace, run in it with nsenter, for bridges, addresses, links up and routes. Returns
+/// (up, down, KiB/node).
 fn floor(plan: &Plan, dir: &Path) -> Result<(Duration, Duration, Mem), String> {
-    let ns = |n: &str| format!("fl{}-{n}", plan.lab);
-    let mut main = String::new();
+    let before = Mem::now();
+    let t = Instant::now();
+    let mut holders = Holders(Vec::with_capacity(plan.nodes.len()));
+    let mut pid = std::collections::HashMap::new();
     for n in &plan.nodes {
-        let _ = writeln!(main, "netns add {}", ns(&n.name));
+        let child = hold_namespaces()?;
+        pid.insert(n.name.as_str(), child.id());
+        holders.0.push(child);
     }
+    let mut main = String::new();
     for l in &plan.links {
         let _ = writeln!(
             main,
             "link add {} netns {} type veth peer name {} netns {}",
             l.a.iface,
-            ns(&l.a.node),
+            pid[l.a.node.as_str()],
             l.b.iface,
-            ns(&l.b.node)
+            pid[l.b.node.as_str()]
         );
     }
     let mut per_ns = Vec::new();
@@ -203,44 +272,107 @@ fn floor(plan: &Plan, dir: &Path) -> Result<(Duration, Duration, Mem), String> {
                 b.push('\n');
             }
         }
-        per_ns.push((ns(&n.name), b));
+        per_ns.push((pid[n.name.as_str()], b));
     }
     let main_file = dir.join("floor-main.batch");
-    std::fs::write(&main_file, &main).map_err(|e| e.to_string())?;
 
-    // `ip netns add` makes /run/netns a mount point and leaves it: undo that afterwards if
-    // it was not one before, so the bench leaves the host as it found it.
-    let was_mount = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some("/run/netns"));
-    let before = Mem::now();
-    let t = Instant::now();
-    ip(&["-batch"], Some(&main_file), None)?;
-    for (name, batch) in &per_ns {
-        ip(&["-n", name, "-batch", "-"], None, Some(batch))?;
+    std::fs::write(&main_file, &main).map_err(|e| e.to_string())?;
+    ip(&[], &["-batch"], Some(&main_file), None)?;
+    for (pid, batch) in &per_ns {
+        ip(
+            &["-t", &pid.to_string(), "-n"],
+            &["-batch", "-"],
+            None,
+            Some(batch),
+        )?;
     }
     let up = t.elapsed();
     settle();
     let mem = Mem::now().per_node_since(&before, plan.nodes.len());
 
-    let mut del = String::new();
-    for n in &plan.nodes {
-        let _ = writeln!(del, "netns del {}", ns(&n.name));
-    }
-    let del_file = dir.join("floor-del.batch");
-    std::fs::write(&del_file, &del).map_err(|e| e.to_string())?;
+    // Their namespaces go with the processes.
     let t = Instant::now();
-    ip(&["-batch"], Some(&del_file), None)?;
+    holders.stop();
     let down = t.elapsed();
-    if !was_mount && std::fs::read_dir("/run/netns").map_or(true, |mut d| d.next().is_none()) {
-        let _ = Command::new("umount").arg("/run/netns").status();
-    }
     Ok((up, down, mem))
 }
 
-fn ip(args: &[&str], file: Option<&PathBuf>, stdin: Option<&str>) -> Result<(), String> {
-    let mut cmd = Command::new("ip");
+/// A floor node: busybox's sleep (static), started in fresh net, UTS, mount, IPC and PID
+/// namespaces (the PID one is its children's: unshare(2) makes the next child its PID 1),
+/// IPv6 off as in nsnet's IPv4-only nodes.
+#[allow(unsafe_code)]
+fn hold_namespaces() -> Result<std::process::Child, String> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new("/bin/busybox");
+    cmd.args(["sleep", "100000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: unshare is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let flags = libc::CLONE_NEWNET
+                | libc::CLONE_NEWUTS
+                | libc::CLONE_NEWNS
+                | libc::CLONE_NEWIPC
+                | libc::CLONE_NEWPID;
+            if libc::unshare(flags) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // IPv4-only labs: no IPv6 in the new netns either, as nsnet's nodes (else its
+            // autoconfiguration floods every segment; a chain of 5,000 bridges for minutes).
+            for path in [
+                c"/proc/sys/net/ipv6/conf/all/disable_ipv6",
+                c"/proc/sys/net/ipv6/conf/default/disable_ipv6",
+            ] {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"1".as_ptr().cast(), 1);
+                    libc::close(fd);
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .map_err(|e| format!("starting the floor's /bin/busybox sleep: {e}"))
+}
+
+/// The floor's node processes: killed and reaped when stopped or dropped (a failed run too).
+struct Holders(Vec<std::process::Child>);
+
+impl Holders {
+    fn stop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+        }
+        for c in &mut self.0 {
+            let _ = c.wait();
+        }
+        self.0.clear();
+    }
+}
+
+impl Drop for Holders {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// ip with `args`; inside a process's namespaces (nsenter `enter`) when `enter` is given.
+fn ip(
+    enter: &[&str],
+    args: &[&str],
+    file: Option<&PathBuf>,
+    stdin: Option<&str>,
+) -> Result<(), String> {
+    let mut cmd = if enter.is_empty() {
+        Command::new("ip")
+    } else {
+        let mut c = Command::new("nsenter");
+        c.args(enter).arg("ip");
+        c
+    };
     cmd.args(args);
     if let Some(f) = file {
         cmd.arg(f);
@@ -332,6 +464,60 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(1500));
 }
 
+/// Network namespaces the kernel has allocated (its slab count), if it shows them.
+fn netns_allocated() -> Option<u64> {
+    std::fs::read_to_string("/sys/kernel/slab/net_namespace/objects")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Waits until the kernel has freed what earlier runs let go of: the count of allocated
+/// network namespaces still for a second, each round driving the kernel's cleanup on with a
+/// namespace made and dropped (at most a minute). Then settles RCU.
+fn kernel_idle() {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = netns_allocated();
+    let mut still = 0;
+    while still < 5 && Instant::now() < deadline {
+        let _ = Command::new("unshare").args(["-n", "true"]).status();
+        std::thread::sleep(Duration::from_millis(200));
+        let now = netns_allocated();
+        if now == last {
+            still += 1;
+        } else {
+            still = 0;
+            last = now;
+        }
+    }
+    settle();
+}
+
+/// The neighbour tables' overflows so far (`table_fulls` of ARP and NDISC, every CPU).
+fn neigh_table_fulls() -> u64 {
+    let mut total = 0;
+    for table in ["arp_cache", "ndisc_cache"] {
+        let text = std::fs::read_to_string(format!("/proc/net/stat/{table}")).unwrap_or_default();
+        let mut lines = text.lines();
+        let Some(col) = lines
+            .next()
+            .and_then(|h| h.split_whitespace().position(|c| c == "table_fulls"))
+        else {
+            continue;
+        };
+        for l in lines {
+            total += l
+                .split_whitespace()
+                .nth(col)
+                .and_then(|v| u64::from_str_radix(v, 16).ok())
+                .unwrap_or(0);
+        }
+    }
+    total
+}
+
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -343,7 +529,7 @@ fn is_root() -> bool {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<12} {:>5} {:>5} {:>6} {:>6} {:>8} {:>10} {:>8} {:>8} {:>11} {:>11} {:>10}  ping",
+        "\n{:<12} {:>5} {:>5} {:>6} {:>6} {:>8} {:>10} {:>8} {:>8} {:>11} {:>11} {:>10} {:>9}  ping",
         "lab",
         "nodes",
         "links",
@@ -355,12 +541,13 @@ fn print_table(rows: &[Row]) {
         "PSS/node",
         "avail drop",
         "held/node",
-        "held/floor"
+        "held/floor",
+        "nbr full"
     );
     let kib = |ours: i64, floor: i64| format!("{ours}/{floor}");
     for r in rows {
         println!(
-            "{:<12} {:>5} {:>5} {:>6.3} {:>6.3} {:>8.3} {:>10.3} {:>8.2} {:>4} KiB {:>11} {:>11} {:>10.2}  {}",
+            "{:<12} {:>5} {:>5} {:>6.3} {:>6.3} {:>8.3} {:>10.3} {:>8.2} {:>4} KiB {:>11} {:>11} {:>10.2} {:>9}  {}",
             r.name,
             r.nodes,
             r.links,
@@ -373,12 +560,63 @@ fn print_table(rows: &[Row]) {
             kib(r.mem.avail, r.floor_mem.avail),
             kib(r.mem.held, r.floor_mem.held),
             r.mem.held as f64 / r.floor_mem.held.max(1) as f64,
+            r.neigh_full,
             r.ping
         );
     }
     println!(
         "\nmemory in KiB per node, nsnet/floor: \"avail drop\" is the drop of MemAvailable, \
          \"held\" the growth of unreclaimable slab, kernel stacks, page tables, per-cpu, anon \
-         and shmem"
+         and shmem; \"nbr full\" the kernel's neighbour-table overflows during the lab"
     );
+}
+
+/// Time growth from one size of a shape to the next, ours and the floor's, also scaled to
+/// 10× the nodes (the targets: at most 12× for 10× the nodes).
+fn print_growth(rows: &[Row]) {
+    let family = |s: &Shape| std::mem::discriminant(s);
+    let mut printed = false;
+    for (i, small) in rows.iter().enumerate() {
+        if small.overlay {
+            continue;
+        }
+        // The next larger row of the same shape.
+        let Some(large) = rows[i + 1..].iter().find(|r| {
+            !r.overlay && family(&r.shape) == family(&small.shape) && r.nodes > small.nodes
+        }) else {
+            continue;
+        };
+        if !printed {
+            println!(
+                "\n{:<26} {:>7} {:>8} {:>10} {:>8} {:>10} {:>9} {:>11}",
+                "growth",
+                "×nodes",
+                "up ×",
+                "up ×/10×n",
+                "down ×",
+                "down ×/10×n",
+                "floor up ×",
+                "floor ×/10×n"
+            );
+            printed = true;
+        }
+        let n = large.nodes as f64 / small.nodes as f64;
+        let up = large.up.as_secs_f64() / small.up.as_secs_f64();
+        let down = large.down.as_secs_f64() / small.down.as_secs_f64();
+        let floor = large.floor_up.as_secs_f64() / small.floor_up.as_secs_f64();
+        println!(
+            "{:<26} {:>7.1} {:>8.1} {:>10.1} {:>8.1} {:>10.1} {:>9.1} {:>11.1}",
+            format!("{} → {}", small.shape.command(), large.shape.command()),
+            n,
+            up,
+            up * 10.0 / n,
+            down,
+            down * 10.0 / n,
+            floor,
+            floor * 10.0 / n
+        );
+    }
+    if printed {
+        println!("\n\"×/10×n\": the growth scaled to ten times the nodes");
+    }
 }

@@ -1,6 +1,6 @@
 //! `nsnet capture NODE:IFACE`: packets of a node's interface, as pcap or one line each.
 use clap::Args;
-use nsnet_core::capture::{self, CaptureError, Sink};
+use nsnet_core::ops::capture::{self, CaptureError, Sink};
 use std::io::Write;
 
 #[derive(Args, Debug)]
@@ -27,7 +27,9 @@ impl CaptureCmd {
         let sink = match self.write.as_deref() {
             Some("-") => Sink::Pcap(Box::new(std::io::stdout())),
             Some(path) => {
-                let f = std::fs::File::create(path).map_err(|e| format!("creating {path}: {e}"))?;
+                let f = anyhow::Context::with_context(std::fs::File::create(path), || {
+                    format!("creating {path}")
+                })?;
                 Sink::Pcap(Box::new(std::io::BufWriter::new(f)))
             }
             None => Sink::Text(Box::new(std::io::stdout())),

@@ -1,9 +1,10 @@
+use crate::out::outln;
 use clap::Args;
-use std::path::Path;
+use nsnet_core::LabName;
 
 #[derive(Args, Debug)]
 pub struct DownCmd {
-    /// The lab's name, or its lab file
+    /// The lab's name, or its lab file (a Kathará lab directory or a containerlab file too)
     #[arg(conflicts_with = "all")]
     pub lab: Option<String>,
     /// Tear down every lab that is up
@@ -17,41 +18,45 @@ pub struct DownCmd {
 impl DownCmd {
     pub fn run(self) -> super::CmdResult {
         let labs = if self.all {
-            nsnet_core::down::labs_present()
+            nsnet_core::labs_present()
         } else if let Some(arg) = &self.lab {
             vec![lab_name(arg)?]
         } else {
-            let mut present = nsnet_core::down::labs_present();
+            let mut present = nsnet_core::labs_present();
             match present.len() {
                 0 => {
-                    println!("no lab is up");
+                    outln!("no lab is up");
                     return Ok(0);
                 }
                 1 => vec![present.remove(0)],
                 _ => {
-                    return Err(format!(
+                    let names: Vec<&str> = present.iter().map(|l| l.as_str()).collect();
+                    anyhow::bail!(
                         "several labs are up ({}): name one, or use --all",
-                        present.join(", ")
-                    )
-                    .into())
+                        names.join(", ")
+                    );
                 }
             }
         };
         let mut failed = false;
+        crate::out::on_failure(0);
         for lab in labs {
             match nsnet_core::down(&lab) {
                 Ok(r) => {
                     if let Some(pid) = r.stopped_up {
-                        println!("stopped the `nsnet up` (pid {pid}) that was building lab {lab}");
+                        outln!("stopped the `nsnet up` (pid {pid}) that was building lab {lab}");
                     }
-                    println!(
+                    for why in &r.left_alone {
+                        eprintln!("nsnet: lab {lab}: left alone: {why}");
+                    }
+                    outln!(
                         "lab {lab} is down ({} init(s) stopped, {} netns entr{} removed)",
                         r.stopped,
                         r.unregistered,
                         if r.unregistered == 1 { "y" } else { "ies" }
                     );
                     if self.timings {
-                        r.timings.eprint();
+                        crate::progress::eprint(&r.timings);
                     }
                 }
                 Err(errors) => {
@@ -64,12 +69,16 @@ impl DownCmd {
     }
 }
 
-/// A lab name, or the name inside a lab file.
-fn lab_name(arg: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let path = Path::new(arg);
-    if arg.ends_with(".toml") || path.is_file() {
-        Ok(nsnet_lab::load_plan(path)?.lab)
-    } else {
-        Ok(arg.to_string())
+/// The lab `arg` names: a lab name, a lab file, or another tool's lab (named as `up` names it).
+fn lab_name(arg: &str) -> anyhow::Result<LabName> {
+    let path = std::path::Path::new(arg);
+    if LabName::new(arg).is_err() {
+        if let Some(src) = nsnet_import::detect(path) {
+            let name = nsnet_import::lab_name(&src).ok_or_else(|| {
+                anyhow::anyhow!("{arg}: its name cannot be read\n  fix: name the lab instead (`nsnet status` lists them)")
+            })?;
+            return Ok(LabName::new(&name)?);
+        }
     }
+    Ok(LabName::from_arg(arg)?)
 }

@@ -1,6 +1,7 @@
 //! `nsnet link down|up|set|show`: link failures and impairments at run time.
+use crate::out::outln;
 use clap::{Args, Subcommand};
-use nsnet_core::link::{self, LinkSel};
+use nsnet_core::ops::link::{self, ImpairChange, LinkSel, LinkShow, LinkStatus};
 use nsnet_lab::impair::{parse_loss, parse_rate, parse_time};
 use nsnet_lab::Impair;
 
@@ -64,15 +65,15 @@ pub struct SetCmd {
 }
 
 fn rate(s: &str) -> Result<u64, String> {
-    parse_rate(s).map_err(|(m, h)| h.map_or(m.clone(), |h| format!("{m}; {h}")))
+    parse_rate(s).map_err(|e| e.to_string())
 }
 
 fn time(s: &str) -> Result<u32, String> {
-    parse_time(s).map_err(|(m, h)| h.map_or(m.clone(), |h| format!("{m}; {h}")))
+    parse_time(s).map_err(|e| e.to_string())
 }
 
 fn loss(s: &str) -> Result<u32, String> {
-    parse_loss(s).map_err(|(m, h)| h.map_or(m.clone(), |h| format!("{m}; {h}")))
+    parse_loss(s).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +83,47 @@ pub struct ShowCmd {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// A link as the command line names it: `NODE:IFACE`, or its two nodes.
+fn selection(args: &[String]) -> anyhow::Result<LinkSel> {
+    let usage = "name a link as NODE:IFACE (e.g. r1:eth1) or by its two nodes (r1 r2)";
+    match args {
+        [one] => match one.split_once(':') {
+            Some((n, i)) if !n.is_empty() && !i.is_empty() => Ok(LinkSel::End {
+                node: n.into(),
+                iface: i.into(),
+            }),
+            _ => anyhow::bail!("`{one}`: {usage}"),
+        },
+        [a, b] => Ok(LinkSel::Between {
+            a: a.clone(),
+            b: b.clone(),
+        }),
+        _ => anyhow::bail!("{usage}"),
+    }
+}
+
+/// A link's state in words: `up`, `up (no carrier)`, `down`, `r1:eth1 down`.
+fn state_words(l: &LinkShow) -> String {
+    match (l.state, &l.down_end) {
+        (LinkStatus::Up, _) => "up".into(),
+        (LinkStatus::NoCarrier, _) => "up (no carrier)".into(),
+        (LinkStatus::Down, _) => "down".into(),
+        (LinkStatus::EndDown, Some(end)) => format!("{end} down"),
+        (LinkStatus::EndDown, None) => "one end down".into(),
+        (LinkStatus::NodeDead, _) => "node dead".into(),
+    }
+}
+
+/// Both ends' impairments: once when they agree, else each end's.
+fn impair_words(l: &LinkShow) -> String {
+    let [a, b] = &l.impair;
+    if a == b {
+        a.to_string()
+    } else {
+        format!("{}: {a}; {}: {b}", l.a, l.b)
+    }
 }
 
 impl LinkCmd {
@@ -97,14 +139,15 @@ impl LinkCmd {
 
 impl UpDown {
     fn run(self, up: bool) -> super::CmdResult {
-        let sel = LinkSel::parse(&self.link)?;
+        let sel = selection(&self.link)?;
         let r = link::set_link(self.lab.as_deref(), &sel, up, self.reroute)?;
-        println!("link {} {}", r.link, if up { "up" } else { "down" });
+        crate::out::on_failure(0);
+        outln!("link {} {}", r.link, if up { "up" } else { "down" });
         for (node, set, del) in &r.routes {
-            println!("  {node}: {set} route(s) set, {del} deleted");
+            outln!("  {node}: {set} route(s) set, {del} deleted");
         }
         if r.rerouted && r.routes.is_empty() {
-            println!("  rerouted: no route changed");
+            outln!("  rerouted: no route changed");
         }
         Ok(0)
     }
@@ -112,39 +155,22 @@ impl UpDown {
 
 impl SetCmd {
     fn run(self) -> super::CmdResult {
-        let sel = LinkSel::parse(&self.link)?;
-        let given = Impair {
-            rate: self.rate,
-            delay: self.delay,
-            jitter: self.jitter,
-            loss: self.loss,
+        let sel = selection(&self.link)?;
+        let change = ImpairChange {
+            given: Impair {
+                rate: self.rate,
+                delay: self.delay,
+                jitter: self.jitter,
+                loss: self.loss,
+            },
+            clear: self.clear,
         };
-        if given.is_empty() && !self.clear {
-            return Err("give --rate, --delay, --jitter or --loss (or --clear)".into());
-        }
-        let clear = self.clear;
-        let mut bad = None;
-        let (l, now) = link::set_impair(self.lab.as_deref(), &sel, |cur| {
-            let base = if clear { Impair::default() } else { cur };
-            let merged = Impair {
-                rate: given.rate.or(base.rate),
-                delay: given.delay.or(base.delay),
-                jitter: given.jitter.or(base.jitter),
-                loss: given.loss.or(base.loss),
-            };
-            if merged.jitter.is_some() && merged.delay.is_none() {
-                bad = Some("a jitter needs a delay to vary: add --delay");
-                return cur;
-            }
-            merged
-        })?;
-        if let Some(b) = bad {
-            return Err(b.into());
-        }
+        let (l, now) = link::set_impair(self.lab.as_deref(), &sel, &change)?;
+        crate::out::on_failure(0);
         if now.is_empty() {
-            println!("link {l}: no impairments");
+            outln!("link {l}: no impairments");
         } else {
-            println!("link {l}: {now}");
+            outln!("link {l}: {now}");
         }
         Ok(0)
     }
@@ -154,23 +180,23 @@ impl ShowCmd {
     fn run(self) -> super::CmdResult {
         let links = link::show(self.lab.as_deref())?;
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&links)?);
+            outln!("{}", serde_json::to_string_pretty(&links)?);
             return Ok(0);
         }
         let w = links
             .iter()
-            .map(|l| l.a.len() + l.b.len() + 3)
+            .map(|l| l.a.to_string().len() + l.b.to_string().len() + 3)
             .max()
             .unwrap_or(4)
             .max(4);
-        println!("{:<w$}  {:<18} IMPAIRMENTS", "LINK", "STATE");
+        outln!("{:<w$}  {:<18} IMPAIRMENTS", "LINK", "STATE");
         for l in &links {
             let ends = format!("{} — {}", l.a, l.b);
-            let mut state = l.state.clone();
+            let mut state = state_words(l);
             if l.rerouted_around {
                 state.push_str(" (rerouted)");
             }
-            println!("{ends:<w$}  {state:<18} {}", l.impair);
+            outln!("{ends:<w$}  {state:<18} {}", impair_words(l));
         }
         Ok(0)
     }

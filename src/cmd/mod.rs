@@ -2,12 +2,16 @@
 use clap::{Parser, Subcommand};
 
 mod capture;
+mod completions;
+mod convert;
 mod down;
 mod enter;
+mod events;
 mod exec;
 mod fw;
 mod gen;
 mod graph;
+mod inventory;
 mod link;
 mod logs;
 mod path;
@@ -16,9 +20,11 @@ mod proxy;
 mod ssh;
 mod ssh_config;
 mod status;
+mod test;
+mod top;
 mod up;
 
-pub type CmdResult = Result<i32, Box<dyn std::error::Error>>;
+pub type CmdResult = anyhow::Result<i32>;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -36,16 +42,31 @@ pub struct Cli {
 pub enum Command {
     /// Print the plan of a lab file: nodes, interfaces, addresses, routes (no root needed)
     Plan(plan::PlanCmd),
-    /// Print a lab's topology as Graphviz dot or Mermaid (no root needed)
+    /// Print a lab's topology as Graphviz dot, Mermaid, SVG or an HTML page (live state: root)
+    ///
+    /// Print the topology of a lab file as Graphviz dot or Mermaid, or draw it as SVG or a
+    /// self-contained HTML page (no network fetches; zoom and pan): nodes by kind, switches as
+    /// segments, links with interface names and addresses. Drawing a lab that is up (--lab, or a
+    /// lab file whose lab is up, as root) marks what its kernels say: links down, impaired links
+    /// with their settings, dead nodes. Layout by Graphviz's dot when installed, else by nsnet.
     Graph(graph::GraphCmd),
     /// Print a generated lab file: line, ring, star, tree, fat-tree, grid (no root needed)
     Gen(gen::GenCmd),
+    /// Print a Kathará lab or a containerlab file as an nsnet lab file (no root needed)
+    ///
+    /// Read a Kathará lab directory (lab.conf, lab.dep, DEV.startup, DEV/ folders) or a
+    /// containerlab topology file (*.clab.yml) as that tool does, and print an nsnet lab file that
+    /// builds the same network and starts the same software. What nsnet cannot honour is a note,
+    /// one line each, on stderr and in the file's header; what cannot be converted at all is an
+    /// error at its file:line:column.
+    Convert(convert::ConvertCmd),
     /// Build a lab: start its nodes, wire the network, start each node's commands (root)
     ///
     /// Build the lab described by a lab file: one node init per node in fresh namespaces, the
     /// network wired, each node's commands started. Prints a table of the nodes. Needs root
     /// (CAP_SYS_ADMIN and CAP_NET_ADMIN). On any failure, and on ^C, SIGTERM or SIGHUP,
-    /// everything built so far is torn down again.
+    /// everything built so far is torn down again. A Kathará lab directory or a containerlab
+    /// file is converted first (as `nsnet convert` prints it), its notes printed on stderr.
     Up(up::UpCmd),
     /// Tear a lab down: stop its nodes, remove its netns entries and state (root)
     ///
@@ -71,7 +92,8 @@ pub enum Command {
     ///
     /// Print the firewall of a running node as its lab file gives it, one line per rule in file
     /// order, with the packets and bytes each rule has matched, read from the kernel (the node's
-    /// nftables table inet nsnet).
+    /// nftables table inet nsnet). Each kernel rule is checked against the file's, expression by
+    /// expression (log prefixes, limits and all): the status is 1 when one is missing or differs.
     Fw(fw::FwCmd),
     /// Show the labs that are up: nodes, PIDs, liveness, addresses
     ///
@@ -122,6 +144,47 @@ pub enum Command {
     /// sshd, reached through `nsnet proxy`: `ssh -F <(nsnet ssh-config) h1.<lab>`, scp, rsync and
     /// Ansible work from the host.
     SshConfig(ssh_config::SshConfigCmd),
+    /// Print an Ansible inventory of the lab's nodes (INI or YAML), by management address
+    ///
+    /// Print an Ansible inventory of every node that runs sshd, grouped into `hosts` and
+    /// `routers`: a node with a management address (`[lab] mgmt = true`) or an uplink is reached
+    /// there, any other through `nsnet proxy`; as root with the lab's key and known_hosts:
+    /// `ansible all -i <(nsnet inventory) -m ping`.
+    Inventory(inventory::InventoryCmd),
+    /// Run a lab's checks and scenarios: up (unless up), check, down (unless --keep) (root)
+    ///
+    /// Bring the lab of a lab file up (unless it is up already), run its `[[checks]]` (in
+    /// parallel) and `[[scenarios]]` (step by step), print one line per check, and take the lab
+    /// down again (unless --keep). With --lab, test a lab that is up. --junit writes a JUnit
+    /// XML report, --json prints the results as JSON. Exits 0 when every check passed, 1
+    /// when one failed, 2 when the lab could not be built or reached.
+    Test(test::TestCmd),
+    /// Stream what changes in a running lab: links, addresses, routes, neighbours, node exits
+    ///
+    /// Follow every node's kernel (rtnetlink announcements in each node's network namespace) and
+    /// the nodes' inits: links set up or down and carrier gained or lost, addresses and routes
+    /// added or removed (with the route's protocol, so a routing daemon's routes show up as they
+    /// converge), neighbours resolved or failed, nodes exiting. One line per event, or JSON lines
+    /// with --json; each with its node, interface and an RFC 3339 UTC time. Ends when the lab
+    /// goes down.
+    Events(events::EventsCmd),
+    /// Show every interface's packet and byte rates and drops, refreshed in place
+    ///
+    /// Read each running node's interface counters every --interval seconds and show the rates
+    /// between two readings (packets and bits per second each way), the totals and the drops.
+    /// On a terminal the table is redrawn in place, busiest interfaces first; piped, one plain
+    /// snapshot per interval (all interfaces, by node), --count times or until stopped.
+    Top(top::TopCmd),
+    /// Print a completion script for bash, zsh or fish (installed by scripts/quickstart)
+    #[command(hide = true)]
+    Completions(completions::CompletionsCmd),
+    /// Print the man page, or write every page into a directory (installed by
+    /// scripts/quickstart)
+    #[command(hide = true)]
+    Man(completions::ManCmd),
+    /// List labs, nodes or node:iface of the labs that are up, for completion scripts
+    #[command(hide = true, name = "__complete")]
+    Complete(completions::CompleteCmd),
 }
 
 impl Command {
@@ -129,7 +192,13 @@ impl Command {
     /// that touches a lab or the state under /run/nsnet.
     fn privileged(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Plan(_) | Command::Graph(_) | Command::Gen(_) => return None,
+            Command::Plan(_)
+            | Command::Graph(_)
+            | Command::Gen(_)
+            | Command::Convert(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Complete(_) => return None,
             Command::Up(_) => "up",
             Command::Down(_) => "down",
             Command::Enter(_) => "enter",
@@ -143,6 +212,10 @@ impl Command {
             Command::Ssh(_) => "ssh",
             Command::Proxy(_) => "proxy",
             Command::SshConfig(_) => "ssh-config",
+            Command::Inventory(_) => "inventory",
+            Command::Test(_) => "test",
+            Command::Events(_) => "events",
+            Command::Top(_) => "top",
         })
     }
 }
@@ -151,7 +224,7 @@ impl Cli {
     pub fn run(self) -> CmdResult {
         // One clear line before anything is read or touched.
         if let Some(name) = self.cmd.privileged() {
-            nsnet_core::up::require_privileges(name)?;
+            nsnet_core::build::up::require_privileges(name)?;
         }
         // Commands that only print end quietly when their reader goes away (`| head`);
         // the others handle a closed output themselves (capture) or have work to finish.
@@ -160,18 +233,26 @@ impl Cli {
             Command::Plan(_)
                 | Command::Graph(_)
                 | Command::Gen(_)
+                | Command::Convert(_)
                 | Command::Fw(_)
                 | Command::Status(_)
                 | Command::Logs(_)
                 | Command::Path(_)
                 | Command::SshConfig(_)
+                | Command::Inventory(_)
+                | Command::Events(_)
+                | Command::Top(_)
+                | Command::Completions(_)
+                | Command::Man(_)
+                | Command::Complete(_)
         ) {
-            nsnet_core::interrupt::default_sigpipe();
+            nsnet_core::build::interrupt::default_sigpipe();
         }
         match self.cmd {
             Command::Plan(c) => c.run(),
             Command::Graph(c) => c.run(),
             Command::Gen(c) => c.run(),
+            Command::Convert(c) => c.run(),
             Command::Up(c) => c.run(),
             Command::Down(c) => c.run(),
             Command::Enter(c) => c.run(),
@@ -185,6 +266,13 @@ impl Cli {
             Command::Ssh(c) => c.run(),
             Command::Proxy(c) => c.run(),
             Command::SshConfig(c) => c.run(),
+            Command::Inventory(c) => c.run(),
+            Command::Test(c) => c.run(),
+            Command::Events(c) => c.run(),
+            Command::Top(c) => c.run(),
+            Command::Completions(c) => c.run(),
+            Command::Man(c) => c.run(),
+            Command::Complete(c) => c.run(),
         }
     }
 }

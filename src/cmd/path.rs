@@ -1,4 +1,5 @@
 //! `nsnet path SRC DST`: the hops a packet takes, from each node's kernel FIB.
+use crate::out::outln;
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -14,10 +15,10 @@ pub struct PathCmd {
 
 impl PathCmd {
     pub fn run(self) -> super::CmdResult {
-        let branches = nsnet_core::path::path(self.lab.as_deref(), &self.src, &self.dst)?;
+        let branches = nsnet_core::ops::path::path(self.lab.as_deref(), &self.src, &self.dst)?;
         let mut ok = true;
         for b in &branches {
-            println!("{b}");
+            outln!("{b}");
             ok &= b.broken.is_none();
         }
         Ok(if ok { 0 } else { 1 })

@@ -1,9 +1,10 @@
+use crate::out::{out, outln};
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct PlanCmd {
-    /// The lab file
+    /// The lab file, a Kathará lab directory (or its lab.conf), or a containerlab file (*.clab.yml)
     pub lab: PathBuf,
     /// Print the plan as JSON
     #[arg(long)]
@@ -12,11 +13,12 @@ pub struct PlanCmd {
 
 impl PlanCmd {
     pub fn run(self) -> super::CmdResult {
-        let plan = nsnet_lab::load_plan(&self.lab)?;
+        let plan = nsnet_lab::plan(&crate::load::load(&self.lab, None, false)?.lab)?;
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            outln!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
-            print!("{}", nsnet_lab::render::text(&plan));
+            out!("{}", nsnet_lab::render::text(&plan));
+            out!("{}", nsnet_lab::checks::render(&plan.checks));
         }
         Ok(0)
     }

@@ -14,7 +14,7 @@ pub struct ProxyCmd {
 impl ProxyCmd {
     pub fn run(self) -> super::CmdResult {
         let target = nsnet_core::locate_node(self.lab.as_deref(), &self.node)?;
-        nsnet_core::ssh::proxy(&target, self.port)?;
+        nsnet_core::ops::ssh::proxy(&target, self.port)?;
         Ok(0)
     }
 }

@@ -14,8 +14,8 @@ pub struct SshCmd {
 
 impl SshCmd {
     pub fn run(self) -> super::CmdResult {
-        let st = nsnet_core::ssh::ssh_lab(self.lab.as_deref(), Some(&self.node))?;
-        let err = nsnet_core::ssh::exec_ssh(&st.plan.lab, &self.node, &self.cmd);
-        Err(format!("running ssh: {err} (Debian: apt install openssh-client)").into())
+        let st = nsnet_core::ops::ssh::ssh_lab(self.lab.as_deref(), Some(&self.node))?;
+        let err = nsnet_core::ops::ssh::exec_ssh(&st.name, &self.node, &self.cmd);
+        anyhow::bail!("running ssh: {err} (Debian: apt install openssh-client)")
     }
 }

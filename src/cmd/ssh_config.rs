@@ -1,3 +1,4 @@
+use crate::out::out;
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -8,9 +9,9 @@ pub struct SshConfigCmd {
 
 impl SshConfigCmd {
     pub fn run(self) -> super::CmdResult {
-        let st = nsnet_core::ssh::ssh_lab(self.lab.as_deref(), None)?;
+        let st = nsnet_core::ops::ssh::ssh_lab(self.lab.as_deref(), None)?;
         let nsnet = std::env::current_exe()?;
-        print!("{}", nsnet_core::ssh::ssh_config(&st, &nsnet));
+        out!("{}", nsnet_core::ops::ssh::ssh_config(&st, &nsnet));
         Ok(0)
     }
 }

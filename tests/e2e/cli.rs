@@ -2,41 +2,36 @@
 
 use crate::util::*;
 use std::process::Command;
-use std::time::Duration;
 
 /// `nsnet ARGS` as user nobody (65534), through setpriv.
 fn as_nobody(args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", NSNET]);
-    cmd.args(args);
-    run_with_timeout(cmd, None, Duration::from_secs(30))
+    nsnet_setpriv(&NOBODY, args)
 }
 
 #[test]
 fn plan_graph_and_gen_work_as_an_unprivileged_user() {
-    // Root is needed only to become nobody.
-    if !need_root() {
-        return;
-    }
-    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/two-routers.toml");
-    let o = as_nobody(&["plan", lab]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("route default via 10.0.0.1 dev eth0"),
-        "{}",
-        stdout(&o)
-    );
-    let o = as_nobody(&["plan", "--json", lab]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["nodes"].as_array().unwrap().len(), 8);
-    let o = as_nobody(&["graph", "--format", "mermaid", lab]);
-    assert!(stdout(&o).starts_with("graph LR"), "{}", stdout(&o));
-    let o = as_nobody(&["gen", "fat-tree", "4"]);
-    assert!(stdout(&o).contains("[[links]]"));
-    // And what needs root says so in one line, building nothing.
-    let o = as_nobody(&["up", lab]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("needs root"), "{}", stderr(&o));
+    as_root(|| {
+        // Root is needed only to become nobody.
+        let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/two-routers.toml");
+        let o = as_nobody(&["plan", lab]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("route default via 10.0.0.1 dev eth0"),
+            "{}",
+            stdout(&o)
+        );
+        let o = as_nobody(&["plan", "--json", lab]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["nodes"].as_array().unwrap().len(), 8);
+        let o = as_nobody(&["graph", "--format", "mermaid", lab]);
+        assert!(stdout(&o).starts_with("graph LR"), "{}", stdout(&o));
+        let o = as_nobody(&["gen", "fat-tree", "4"]);
+        assert!(stdout(&o).contains("[[links]]"));
+        // And what needs root says so in one line, building nothing.
+        let o = as_nobody(&["up", lab]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("needs root"), "{}", stderr(&o));
+    });
 }
 
 #[test]
@@ -46,7 +41,7 @@ fn printing_into_a_closed_pipe_ends_quietly() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("line.toml");
     std::fs::write(&file, nsnet_ok(&["gen", "line", "400"])).unwrap();
-    let mut child = Command::new(NSNET)
+    let mut child = Command::new(bin())
         .arg("plan")
         .arg(&file)
         .stdout(std::process::Stdio::piped())

@@ -2,12 +2,21 @@
 //! Each test uses its own lab name and brings it down on drop, also when it fails; when not
 //! root, each test says "skipped: needs root" and returns.
 
+mod checks;
 mod cli;
 mod experiments;
 mod firewall;
+mod hardening;
+mod import;
+mod l2;
 mod labs;
 mod nodes;
+mod observe;
+mod outside;
 mod robust;
+mod services;
+mod software;
 mod ssh;
+mod startup;
 mod util;
 mod wiring;

@@ -10,8 +10,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PAIR: &str = "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n";
-
 /// `up` of `body` must fail with every one of `want` in its error, and leave nothing.
 #[track_caller]
 fn up_fails(name: &str, body: &str, files: &[(&str, &str)], want: &[&str]) {
@@ -31,106 +29,103 @@ fn up_fails(name: &str, body: &str, files: &[(&str, &str)], want: &[&str]) {
 
 #[test]
 fn a_link_the_kernel_refuses_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    let body = PAIR.replace("\"h2\"]\n", "\"h2\"]\nmtu = 70000\n");
-    up_fails(
-        "t-rb-mtu",
-        &body,
-        &[],
-        &["h1: creating veth eth0/eth0 with mtu 70000", "MTU"],
-    );
+    as_root(|| {
+        // The kernel takes no device named `all` (its sysctl dir would be the `all` one).
+        let body = PAIR.replace("[\"h1\", \"h2\"]", "[\"h1:all\", \"h2\"]");
+        up_fails(
+            "t-rb-mtu",
+            &body,
+            &[],
+            &["h1: creating veth all/eth0", "Invalid argument"],
+        );
+    });
 }
 
 #[test]
 fn a_sysctl_the_kernel_lacks_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    let body = PAIR.replace(
-        "h1 = {}",
-        "h1 = { sysctl = { \"net.ipv4.no_such_thing\" = \"1\" } }",
-    );
-    up_fails(
-        "t-rb-sysctl",
-        &body,
-        &[],
-        &[
-            "h1: writing sysctl net.ipv4.no_such_thing=1",
-            "no such sysctl",
-        ],
-    );
+    as_root(|| {
+        let body = PAIR.replace(
+            "h1 = {}",
+            "h1 = { sysctl = { \"net.ipv4.no_such_thing\" = \"1\" } }",
+        );
+        up_fails(
+            "t-rb-sysctl",
+            &body,
+            &[],
+            &[
+                "h1: writing sysctl net.ipv4.no_such_thing=1",
+                "no such sysctl",
+            ],
+        );
+    });
 }
 
 #[test]
 fn a_route_the_kernel_refuses_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    // The segment's broadcast address is on the segment, but no gateway.
-    let body = PAIR
-        .replace(
-            "h1 = {}",
-            "h1 = { routes = [{ to = \"192.0.2.0/24\", via = \"10.9.0.255\" }] }",
-        )
-        .replace("\"h2\"]\n", "\"h2\"]\nsubnet = \"10.9.0.0/24\"\n");
-    up_fails(
-        "t-rb-route",
-        &body,
-        &[],
-        &["h1: adding route 192.0.2.0/24 via 10.9.0.255 dev eth0"],
-    );
+    as_root(|| {
+        // The segment's broadcast address is on the segment, but no gateway.
+        let body = PAIR
+            .replace(
+                "h1 = {}",
+                "h1 = { routes = [{ to = \"192.0.2.0/24\", via = \"10.9.0.255\" }] }",
+            )
+            .replace("\"h2\"]\n", "\"h2\"]\nsubnet = \"10.9.0.0/24\"\n");
+        up_fails(
+            "t-rb-route",
+            &body,
+            &[],
+            &["h1: adding route 192.0.2.0/24 via 10.9.0.255 dev eth0"],
+        );
+    });
 }
 
 #[test]
 fn an_address_the_kernel_refuses_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    // A multicast address as an interface address: EADDRNOTAVAIL. (The other end is a
-    // switch, so h1 is the only node that fails.)
-    let body = "[nodes]\nh1 = {}\ns1 = { kind = \"switch\" }\n\n[[links]]\n\
-                endpoints = [\"h1\", \"s1\"]\naddresses = [\"ff02::5/64\"]\n";
-    up_fails("t-rb-addr", body, &[], &["h1: adding ff02::5/64 to eth0"]);
+    as_root(|| {
+        // IPv6 turned off on the interface by the lab's own sysctl (written before addresses):
+        // the kernel refuses its IPv6 address. (The other end is a switch, so h1 is the only
+        // node that fails.)
+        let body = "[nodes]\nh1 = { sysctl = { \"net.ipv6.conf.eth0.disable_ipv6\" = 1 } }\n\
+                s1 = { kind = \"switch\" }\n\n[[links]]\n\
+                endpoints = [\"h1\", \"s1\"]\naddresses = [\"fd00::5/64\"]\n";
+        up_fails("t-rb-addr", body, &[], &["h1: adding fd00::5/64 to eth0"]);
+    });
 }
 
 #[test]
 fn a_file_that_cannot_be_placed_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    let body = PAIR.replace(
-        "h2 = {}",
-        "h2 = { files = { \"/nonexistent-nsnet-rb/app.conf\" = \"app.conf\" } }",
-    );
-    up_fails(
-        "t-rb-files",
-        &body,
-        &[("app.conf", "x\n")],
-        &["node h2: file /nonexistent-nsnet-rb/app.conf", "private"],
-    );
+    as_root(|| {
+        let body = PAIR.replace(
+            "h2 = {}",
+            "h2 = { files = { \"/nonexistent-nsnet-rb/app.conf\" = \"app.conf\" } }",
+        );
+        up_fails(
+            "t-rb-files",
+            &body,
+            &[("app.conf", "x\n")],
+            &["node h2: file /nonexistent-nsnet-rb/app.conf", "private"],
+        );
+    });
 }
 
 #[test]
 fn a_node_that_cannot_start_rolls_back() {
-    if !need_root() {
-        return;
-    }
-    let body = PAIR.replace("h2 = {}", "h2 = { private = [\"/nonexistent-nsnet-rb\"] }");
-    up_fails(
-        "t-rb-node",
-        &body,
-        &[],
-        &["node h2: private dir /nonexistent-nsnet-rb does not exist"],
-    );
+    as_root(|| {
+        let body = PAIR.replace("h2 = {}", "h2 = { private = [\"/nonexistent-nsnet-rb\"] }");
+        up_fails(
+            "t-rb-node",
+            &body,
+            &[],
+            &["node h2: private dir /nonexistent-nsnet-rb does not exist"],
+        );
+    });
 }
 
 /// `nsnet up` of `lab` in the background (stderr piped), its stdout in the lab's dir (see
 /// [`kill_when`]), returned once `ready()` holds or it has exited.
 fn up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) -> Child {
     let out = std::fs::File::create(lab.dir.join("up.out")).unwrap();
-    let mut up = Command::new(NSNET)
+    let mut up = Command::new(bin())
         .arg("up")
         .arg(lab.path())
         .stdin(Stdio::null())
@@ -177,7 +172,7 @@ fn sshds_of(lab: &str) -> usize {
 }
 
 fn netns_of(lab: &str) -> usize {
-    let prefix = format!("{lab}-");
+    let prefix = format!("{lab}.");
     std::fs::read_dir("/run/netns")
         .into_iter()
         .flatten()
@@ -224,11 +219,7 @@ fn kill_up_when(lab: &Lab, ready: impl Fn() -> bool, what: &str) {
 
 /// A 50-node star named `name`, with sshd in its nodes when `ssh`.
 fn star_lab(name: &str, ssh: bool) -> Lab {
-    let text = nsnet_ok(&["gen", "star", "49"]);
-    let body = text
-        .split_once("[nodes]")
-        .map(|(_, rest)| format!("[nodes]{rest}"))
-        .unwrap();
+    let body = generated(&["star", "49"]);
     if ssh {
         Lab::with_ssh(name, &body)
     } else {
@@ -247,292 +238,287 @@ fn inits_after_kill(lab: &str) -> usize {
 
 #[test]
 fn a_killed_up_is_cleaned_by_down_and_up_works_again() {
-    if !need_root() {
-        return;
-    }
-    let lab = star_lab("t-rb-kill", false);
-    let name = lab.name.as_str();
-    type Point = (&'static str, usize, fn(&str) -> usize);
-    let points: [Point; 4] = [
-        ("inits", 1, inits_of),
-        ("inits", 10, inits_of),
-        ("inits", 40, inits_of),
-        ("netns entries", 10, netns_of),
-    ];
-    for (what, n, count) in points {
-        kill_up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
-        // The inits die with their `up` (PR_SET_PDEATHSIG, or EPIPE on the ready pipe).
-        assert_eq!(
-            inits_after_kill(name),
-            0,
-            "after {n} {what}: inits outlive their killed up"
-        );
-        // A second `up` says what is there and how to fix it.
-        let o = nsnet(&["up", lab.path()]);
-        let err = stderr(&o);
-        assert!(!o.status.success(), "after {n} {what}: up over leftovers");
-        assert!(
-            err.contains("already up")
-                || err.contains(&format!("run `nsnet down {name}`, or `nsnet up --force`")),
-            "after {n} {what}: {err}"
-        );
+    as_root(|| {
+        let lab = star_lab("t-rb-kill", false);
+        let name = lab.name.as_str();
+        type Point = (&'static str, usize, fn(&str) -> usize);
+        let points: [Point; 4] = [
+            ("inits", 1, inits_of),
+            ("inits", 10, inits_of),
+            ("inits", 40, inits_of),
+            ("netns entries", 10, netns_of),
+        ];
+        for (what, n, count) in points {
+            kill_up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
+            // The inits die with their `up` (PR_SET_PDEATHSIG, or EPIPE on the ready pipe).
+            assert_eq!(
+                inits_after_kill(name),
+                0,
+                "after {n} {what}: inits outlive their killed up"
+            );
+            // A second `up` says what is there and how to fix it.
+            let o = nsnet(&["up", lab.path()]);
+            let err = stderr(&o);
+            assert!(!o.status.success(), "after {n} {what}: up over leftovers");
+            assert!(
+                err.contains("already up")
+                    || err.contains(&format!("run `nsnet down {name}`, or `nsnet up --force`")),
+                "after {n} {what}: {err}"
+            );
+            nsnet_ok(&["down", name]);
+            assert_nothing_left(name);
+        }
+        // Killed again, then `up --force` cleans and builds.
+        kill_up_when(&lab, || netns_of(name) >= 20, "20 netns entries");
+        let out = nsnet_ok(&["up", "--force", lab.path()]);
+        assert!(out.contains("50 node(s)"), "{out}");
+        assert_eq!(lab.exec_ok("h49", &["hostname"]), "h49");
         nsnet_ok(&["down", name]);
         assert_nothing_left(name);
-    }
-    // Killed again, then `up --force` cleans and builds.
-    kill_up_when(&lab, || netns_of(name) >= 20, "20 netns entries");
-    let out = nsnet_ok(&["up", "--force", lab.path()]);
-    assert!(out.contains("50 node(s)"), "{out}");
-    assert_eq!(lab.exec_ok("h49", &["hostname"]), "h49");
-    nsnet_ok(&["down", name]);
-    assert_nothing_left(name);
-    lab.up();
-    nsnet_ok(&["down", name]);
-    assert_nothing_left(name);
+        lab.up();
+        nsnet_ok(&["down", name]);
+        assert_nothing_left(name);
+    });
 }
 
 #[test]
 fn an_up_killed_while_nodes_start_their_services_leaves_none_running() {
-    if !need_root() || !Path::new("/usr/sbin/sshd").exists() {
-        return;
-    }
-    // Killed once the first nodes run sshd, i.e. after the go-ahead and before `up` has
-    // seen all of them start: no node may outlive it, not even one that has started.
-    let lab = star_lab("t-rb-killssh", true);
-    let name = lab.name.as_str();
-    for round in 0..3 {
-        kill_up_when(&lab, || sshds_of(name) >= 1, "an sshd");
-        assert_eq!(
-            inits_after_kill(name),
-            0,
-            "round {round}: inits outlive their killed up"
+    as_root(|| {
+        assert!(
+            Path::new("/usr/sbin/sshd").exists(),
+            "this test needs it installed (scripts/setup installs it)"
         );
-        nsnet_ok(&["down", name]);
-        assert_nothing_left(name);
-    }
+        // Killed once the first nodes run sshd, i.e. after the go-ahead and before `up` has
+        // seen all of them start: no node may outlive it, not even one that has started.
+        let lab = star_lab("t-rb-killssh", true);
+        let name = lab.name.as_str();
+        for round in 0..3 {
+            kill_up_when(&lab, || sshds_of(name) >= 1, "an sshd");
+            assert_eq!(
+                inits_after_kill(name),
+                0,
+                "round {round}: inits outlive their killed up"
+            );
+            nsnet_ok(&["down", name]);
+            assert_nothing_left(name);
+        }
+    });
 }
 
 #[test]
 fn an_interrupted_up_rolls_back_by_itself() {
-    if !need_root() {
-        return;
-    }
-    // ^C (as `kill -INT`), SIGTERM and SIGHUP, at points before and after the wiring: `up`
-    // removes what it built and exits as if the signal had killed it, without `nsnet down`.
-    let lab = star_lab("t-rb-intr", false);
-    let name = lab.name.as_str();
-    type Point = (&'static str, i32, &'static str, usize, fn(&str) -> usize);
-    let points: [Point; 3] = [
-        ("INT", 2, "inits", 10, inits_of),
-        ("TERM", 15, "netns entries", 10, netns_of),
-        ("HUP", 1, "inits", 45, inits_of),
-    ];
-    for (sig, num, what, n, count) in points {
-        let mut hit = false;
-        for _ in 0..5 {
-            let up = up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
-            let pid = up.id().to_string();
-            Command::new("kill")
-                .args(["-s", sig, &pid])
-                .status()
-                .unwrap();
-            let o = up.wait_with_output().unwrap();
-            if o.status.success() {
-                // A loaded machine ran the whole `up` first: try again.
-                nsnet_ok(&["down", name]);
-                continue;
+    as_root(|| {
+        // ^C (as `kill -INT`), SIGTERM and SIGHUP, at points before and after the wiring: `up`
+        // removes what it built and exits as if the signal had killed it, without `nsnet down`.
+        let lab = star_lab("t-rb-intr", false);
+        let name = lab.name.as_str();
+        type Point = (&'static str, i32, &'static str, usize, fn(&str) -> usize);
+        let points: [Point; 3] = [
+            ("INT", 2, "inits", 10, inits_of),
+            ("TERM", 15, "netns entries", 10, netns_of),
+            ("HUP", 1, "inits", 45, inits_of),
+        ];
+        for (sig, num, what, n, count) in points {
+            let mut hit = false;
+            for _ in 0..5 {
+                let up = up_when(&lab, || count(name) >= n, &format!("{n} {what}"));
+                let pid = up.id().to_string();
+                Command::new("kill")
+                    .args(["-s", sig, &pid])
+                    .status()
+                    .unwrap();
+                let o = up.wait_with_output().unwrap();
+                if o.status.success() {
+                    // A loaded machine ran the whole `up` first: try again.
+                    nsnet_ok(&["down", name]);
+                    continue;
+                }
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert_eq!(o.status.code(), Some(128 + num), "SIG{sig}: {err}");
+                assert!(
+                    err.contains(&format!(
+                        "up interrupted by SIG{sig}; lab {name} is rolled back, nothing of it is left"
+                    )),
+                    "SIG{sig}: {err}"
+                );
+                assert_nothing_left(name);
+                hit = true;
+                break;
             }
-            let err = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(o.status.code(), Some(128 + num), "SIG{sig}: {err}");
-            assert!(
-                err.contains(&format!(
-                    "up interrupted by SIG{sig}; lab {name} is rolled back, nothing of it is left"
-                )),
-                "SIG{sig}: {err}"
-            );
-            assert_nothing_left(name);
-            hit = true;
-            break;
+            assert!(hit, "up always finished before {n} {what} were seen");
         }
-        assert!(hit, "up always finished before {n} {what} were seen");
-    }
-    lab.up();
-    nsnet_ok(&["down", name]);
-    assert_nothing_left(name);
+        lab.up();
+        nsnet_ok(&["down", name]);
+        assert_nothing_left(name);
+    });
 }
 
 #[test]
 fn down_stops_an_up_that_is_building_the_lab() {
-    if !need_root() {
-        return;
-    }
-    let lab = star_lab("t-rb-downup", false);
-    let name = lab.name.as_str();
-    for _ in 0..5 {
-        let up = up_when(&lab, || inits_of(name) >= 10, "10 inits");
-        let down = nsnet(&["down", name]);
-        let up_pid = up.id();
-        let up = up.wait_with_output().unwrap();
-        assert!(down.status.success(), "{}", stderr(&down));
-        let said = stdout(&down);
-        if up.status.success() {
-            // A loaded machine finished the whole `up` first: plain `down`, try again.
-            assert!(!said.contains("stopped the `nsnet up`"), "{said}");
+    as_root(|| {
+        let lab = star_lab("t-rb-downup", false);
+        let name = lab.name.as_str();
+        for _ in 0..5 {
+            let up = up_when(&lab, || inits_of(name) >= 10, "10 inits");
+            let down = nsnet(&["down", name]);
+            let up_pid = up.id();
+            let up = up.wait_with_output().unwrap();
+            assert!(down.status.success(), "{}", stderr(&down));
+            let said = stdout(&down);
+            if up.status.success() {
+                // A loaded machine finished the whole `up` first: plain `down`, try again.
+                assert!(!said.contains("stopped the `nsnet up`"), "{said}");
+                assert_nothing_left(name);
+                continue;
+            }
+            // `down` stopped the `up`, which rolled back on its SIGTERM, and then waited for it.
+            assert!(
+                said.contains(&format!(
+                    "stopped the `nsnet up` (pid {up_pid}) that was building lab {name}"
+                )),
+                "{said}"
+            );
+            let err = String::from_utf8_lossy(&up.stderr);
+            assert_eq!(up.status.code(), Some(143), "{err}");
+            assert!(err.contains("is rolled back"), "{err}");
             assert_nothing_left(name);
-            continue;
+            lab.up();
+            nsnet_ok(&["down", name]);
+            assert_nothing_left(name);
+            return;
         }
-        // `down` stopped the `up`, which rolled back on its SIGTERM, and then waited for it.
-        assert!(
-            said.contains(&format!(
-                "stopped the `nsnet up` (pid {up_pid}) that was building lab {name}"
-            )),
-            "{said}"
-        );
-        let err = String::from_utf8_lossy(&up.stderr);
-        assert_eq!(up.status.code(), Some(143), "{err}");
-        assert!(err.contains("is rolled back"), "{err}");
-        assert_nothing_left(name);
-        lab.up();
-        nsnet_ok(&["down", name]);
-        assert_nothing_left(name);
-        return;
-    }
-    panic!("up always finished before down came");
+        panic!("up always finished before down came");
+    });
 }
 
 #[test]
 fn two_ups_at_once_exactly_one_wins() {
-    if !need_root() {
-        return;
-    }
-    let lab = Lab::new("t-rb-race", PAIR);
-    for round in 0..5 {
-        let spawn = || {
-            Command::new(NSNET)
-                .args(["up", lab.path()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
-        let (a, b) = (spawn(), spawn());
-        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-        let won = [&a, &b].iter().filter(|o| o.status.success()).count();
-        assert_eq!(
-            won,
-            1,
-            "round {round}:\n{}{}\n{}{}",
-            stdout(&a),
-            stderr(&a),
-            stdout(&b),
-            stderr(&b)
-        );
-        let loser = if a.status.success() { &b } else { &a };
-        let err = stderr(loser);
-        assert!(
-            err.contains("being built by another `nsnet up`") || err.contains("already up"),
-            "round {round}: {err}"
-        );
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert_eq!(lab.exec_ok("h2", &["hostname"]), "h2");
-        assert!(lab.status().iter().all(|(_, _, alive)| *alive));
-        nsnet_ok(&["down", &lab.name]);
-        assert_nothing_left(&lab.name);
-    }
+    as_root(|| {
+        let lab = Lab::new("t-rb-race", PAIR);
+        for round in 0..5 {
+            let spawn = || {
+                Command::new(bin())
+                    .args(["up", lab.path()])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            };
+            let (a, b) = (spawn(), spawn());
+            let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+            let won = [&a, &b].iter().filter(|o| o.status.success()).count();
+            assert_eq!(
+                won,
+                1,
+                "round {round}:\n{}{}\n{}{}",
+                stdout(&a),
+                stderr(&a),
+                stdout(&b),
+                stderr(&b)
+            );
+            let loser = if a.status.success() { &b } else { &a };
+            let err = stderr(loser);
+            assert!(
+                err.contains("being built by another `nsnet up`") || err.contains("already up"),
+                "round {round}: {err}"
+            );
+            // One line, and at most a hint how to go on.
+            let said: Vec<&str> = err.trim().lines().collect();
+            assert!(
+                said.len() == 1 || (said.len() == 2 && said[1].starts_with("  fix: ")),
+                "one line: {err}"
+            );
+            assert_eq!(lab.exec_ok("h2", &["hostname"]), "h2");
+            assert!(lab.status().iter().all(|(_, _, alive)| *alive));
+            nsnet_ok(&["down", &lab.name]);
+            assert_nothing_left(&lab.name);
+        }
+    });
 }
 
 #[test]
 fn down_twice_at_once_and_with_status_is_harmless() {
-    if !need_root() {
-        return;
-    }
-    let lab = Lab::new("t-rb-down2", PAIR);
-    for _ in 0..3 {
-        lab.up();
-        let spawn = |args: &[&str]| {
-            Command::new(NSNET)
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
-        let downs = [spawn(&["down", &lab.name]), spawn(&["down", &lab.name])];
-        let statuses: Vec<Child> = (0..4).map(|_| spawn(&["status"])).collect();
-        for c in downs {
-            let o = c.wait_with_output().unwrap();
-            assert!(o.status.success(), "down: {}{}", stdout(&o), stderr(&o));
+    as_root(|| {
+        let lab = Lab::new("t-rb-down2", PAIR);
+        for _ in 0..3 {
+            lab.up();
+            let spawn = |args: &[&str]| {
+                Command::new(bin())
+                    .args(args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            };
+            let downs = [spawn(&["down", &lab.name]), spawn(&["down", &lab.name])];
+            let statuses: Vec<Child> = (0..4).map(|_| spawn(&["status"])).collect();
+            for c in downs {
+                let o = c.wait_with_output().unwrap();
+                assert!(o.status.success(), "down: {}{}", stdout(&o), stderr(&o));
+            }
+            for c in statuses {
+                let o = c.wait_with_output().unwrap();
+                assert!(!stderr(&o).contains("panicked"), "status: {}", stderr(&o));
+            }
+            assert_nothing_left(&lab.name);
+            nsnet_ok(&["down", &lab.name]);
+            assert_nothing_left(&lab.name);
         }
-        for c in statuses {
-            let o = c.wait_with_output().unwrap();
-            assert!(!stderr(&o).contains("panicked"), "status: {}", stderr(&o));
-        }
-        assert_nothing_left(&lab.name);
-        nsnet_ok(&["down", &lab.name]);
-        assert_nothing_left(&lab.name);
-    }
-}
-
-/// Runs `nsnet ARGS` under `setpriv SETPRIV`.
-fn nsnet_setpriv(setpriv: &[&str], args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new("setpriv");
-    cmd.args(setpriv).arg(NSNET).args(args);
-    run_with_timeout(cmd, None, Duration::from_secs(30))
+    });
 }
 
 #[test]
 fn without_privileges_one_line_and_nothing_touched() {
-    if !need_root() {
-        return;
-    }
-    let up = Lab::new("t-rb-priv", PAIR);
-    up.up();
-    let new = Lab::new("t-rb-priv2", PAIR);
-    let cmds: Vec<Vec<&str>> = vec![
-        vec!["up", new.path()],
-        vec!["up", "--force", up.path()],
-        vec!["down", "t-rb-priv"],
-        vec!["down", "--all"],
-        vec!["status"],
-        vec!["exec", "h1", "--lab", "t-rb-priv", "--", "true"],
-        vec!["enter", "h1", "--lab", "t-rb-priv"],
-        vec!["link", "down", "h1:eth0", "--lab", "t-rb-priv"],
-        vec!["fw", "h1", "--lab", "t-rb-priv"],
-        vec!["capture", "h1:eth0", "--lab", "t-rb-priv", "-c", "1"],
-        vec!["logs", "h1", "--lab", "t-rb-priv"],
-    ];
-    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
-    let no_sys_admin = ["--inh-caps=-all", "--bounding-set=-sys_admin"];
-    let no_net_admin = ["--inh-caps=-all", "--bounding-set=-net_admin"];
-    let ways: [(&[&str], &str); 3] = [
-        (
-            &nobody,
-            "missing CAP_SYS_ADMIN, CAP_NET_ADMIN (run it as root)",
-        ),
-        (&no_sys_admin, "missing CAP_SYS_ADMIN (run it as root)"),
-        (&no_net_admin, "missing CAP_NET_ADMIN (run it as root)"),
-    ];
-    for (how, want) in ways {
-        for args in &cmds {
-            let o = nsnet_setpriv(how, args);
-            let err = stderr(&o);
-            assert!(!o.status.success(), "{how:?} {args:?} must fail");
-            assert_eq!(
-                err.trim(),
-                format!("nsnet: nsnet {} needs root: {want}", args[0]),
-                "{how:?} {args:?}"
-            );
-            assert!(stdout(&o).is_empty(), "{how:?} {args:?}: {}", stdout(&o));
+    as_root(|| {
+        let up = Lab::new("t-rb-priv", PAIR);
+        up.up();
+        let new = Lab::new("t-rb-priv2", PAIR);
+        let cmds: Vec<Vec<&str>> = vec![
+            vec!["up", new.path()],
+            vec!["up", "--force", up.path()],
+            vec!["down", "t-rb-priv"],
+            vec!["down", "--all"],
+            vec!["status"],
+            vec!["exec", "h1", "--lab", "t-rb-priv", "--", "true"],
+            vec!["enter", "h1", "--lab", "t-rb-priv"],
+            vec!["link", "down", "h1:eth0", "--lab", "t-rb-priv"],
+            vec!["fw", "h1", "--lab", "t-rb-priv"],
+            vec!["capture", "h1:eth0", "--lab", "t-rb-priv", "-c", "1"],
+            vec!["logs", "h1", "--lab", "t-rb-priv"],
+        ];
+        let nobody = NOBODY;
+        let no_sys_admin = ["--inh-caps=-all", "--bounding-set=-sys_admin"];
+        let no_net_admin = ["--inh-caps=-all", "--bounding-set=-net_admin"];
+        let ways: [(&[&str], &str); 3] = [
+            (
+                &nobody,
+                "missing CAP_SYS_ADMIN, CAP_NET_ADMIN (run it as root)",
+            ),
+            (&no_sys_admin, "missing CAP_SYS_ADMIN (run it as root)"),
+            (&no_net_admin, "missing CAP_NET_ADMIN (run it as root)"),
+        ];
+        for (how, want) in ways {
+            for args in &cmds {
+                let o = nsnet_setpriv(how, args);
+                let err = stderr(&o);
+                assert!(!o.status.success(), "{how:?} {args:?} must fail");
+                assert_eq!(
+                    err.trim(),
+                    format!("nsnet: nsnet {} needs root: {want}", args[0]),
+                    "{how:?} {args:?}"
+                );
+                assert!(stdout(&o).is_empty(), "{how:?} {args:?}: {}", stdout(&o));
+            }
         }
-    }
-    // Nothing was made, and the lab that is up is untouched.
-    assert_nothing_left("t-rb-priv2");
-    assert!(up.status().iter().all(|(_, _, alive)| *alive));
-    assert!(up
-        .exec_ok("h1", &["ip", "-br", "link", "show", "eth0"])
-        .contains("UP"));
+        // Nothing was made, and the lab that is up is untouched.
+        assert_nothing_left("t-rb-priv2");
+        assert!(up.status().iter().all(|(_, _, alive)| *alive));
+        assert!(up
+            .exec_ok("h1", &["ip", "-br", "link", "show", "eth0"])
+            .contains("UP"));
+    });
 }
 
 fn mode(p: &Path) -> u32 {
@@ -555,63 +541,62 @@ fn assert_private_tree(dir: &Path) {
 
 #[test]
 fn state_is_private_and_no_symlink_is_followed() {
-    if !need_root() {
-        return;
-    }
-    // An older nsnet made /run/nsnet 0755: the next `up` fixes it.
-    let _ = std::fs::create_dir_all("/run/nsnet");
-    std::fs::set_permissions("/run/nsnet", std::fs::Permissions::from_mode(0o755)).unwrap();
-    let lab = Lab::new("t-rb-perm", PAIR);
-    lab.up();
-    assert_eq!(mode(Path::new("/run/nsnet")), 0o700);
-    let dir = Path::new("/run/nsnet/t-rb-perm");
-    assert_private_tree(dir);
+    as_root(|| {
+        // An older nsnet made /run/nsnet 0755: the next `up` fixes it.
+        let _ = std::fs::create_dir_all("/run/nsnet");
+        std::fs::set_permissions("/run/nsnet", std::fs::Permissions::from_mode(0o755)).unwrap();
+        let lab = Lab::new("t-rb-perm", PAIR);
+        lab.up();
+        assert_eq!(mode(Path::new("/run/nsnet")), 0o700);
+        let dir = Path::new("/run/nsnet/t-rb-perm");
+        assert_private_tree(dir);
 
-    // A symlink planted at a state file: refused, never read or written through.
-    let bait = lab.dir.join("bait");
-    std::fs::write(&bait, "").unwrap();
-    let nodes = dir.join("nodes.json");
-    let saved = std::fs::read(&nodes).unwrap();
-    std::fs::remove_file(&nodes).unwrap();
-    std::os::unix::fs::symlink(&bait, &nodes).unwrap();
-    let o = nsnet(&["status", "t-rb-perm"]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("nodes.json"), "{}", stderr(&o));
-    std::fs::remove_file(&nodes).unwrap();
-    std::fs::write(&nodes, &saved).unwrap();
-    let tmp = dir.join("links.tmp");
-    std::os::unix::fs::symlink(&bait, &tmp).unwrap();
-    let o = nsnet(&["link", "down", "h1:eth0", "--lab", "t-rb-perm"]);
-    assert!(!o.status.success(), "{}", stdout(&o));
-    assert!(stderr(&o).contains("links.json"), "{}", stderr(&o));
-    assert_eq!(
-        std::fs::read(&bait).unwrap(),
-        b"",
-        "written through a symlink"
-    );
-    std::fs::remove_file(&tmp).unwrap();
-    nsnet_ok(&["down", "t-rb-perm"]);
-    assert_nothing_left("t-rb-perm");
+        // A symlink planted at a state file: refused, never read or written through.
+        let bait = lab.dir.join("bait");
+        std::fs::write(&bait, "").unwrap();
+        let nodes = dir.join("nodes.json");
+        let saved = std::fs::read(&nodes).unwrap();
+        std::fs::remove_file(&nodes).unwrap();
+        std::os::unix::fs::symlink(&bait, &nodes).unwrap();
+        let o = nsnet(&["status", "t-rb-perm"]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("nodes.json"), "{}", stderr(&o));
+        std::fs::remove_file(&nodes).unwrap();
+        std::fs::write(&nodes, &saved).unwrap();
+        let tmp = dir.join("links.json.tmp");
+        std::os::unix::fs::symlink(&bait, &tmp).unwrap();
+        let o = nsnet(&["link", "down", "h1:eth0", "--lab", "t-rb-perm"]);
+        assert!(!o.status.success(), "{}", stdout(&o));
+        assert!(stderr(&o).contains("links.json"), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read(&bait).unwrap(),
+            b"",
+            "written through a symlink"
+        );
+        std::fs::remove_file(&tmp).unwrap();
+        nsnet_ok(&["down", "t-rb-perm"]);
+        assert_nothing_left("t-rb-perm");
 
-    // A symlink planted at the lab dir: `up` refuses and puts nothing there; `down`
-    // removes the link only.
-    let target = lab.dir.join("target");
-    std::fs::create_dir(&target).unwrap();
-    std::os::unix::fs::symlink(&target, dir).unwrap();
-    let o = nsnet(&["up", lab.path()]);
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("/run/nsnet/t-rb-perm is not a directory nsnet made"),
-        "{}",
-        stderr(&o)
-    );
-    let o = nsnet(&["status", "t-rb-perm"]);
-    assert!(!o.status.success());
-    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
-    nsnet_ok(&["down", "t-rb-perm"]);
-    assert!(target.is_dir(), "down removed what the link points to");
-    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
-    assert_nothing_left("t-rb-perm");
+        // A symlink planted at the lab dir: `up` refuses and puts nothing there; `down`
+        // removes the link only.
+        let target = lab.dir.join("target");
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, dir).unwrap();
+        let o = nsnet(&["up", lab.path()]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("/run/nsnet/t-rb-perm is not a directory nsnet made"),
+            "{}",
+            stderr(&o)
+        );
+        let o = nsnet(&["status", "t-rb-perm"]);
+        assert!(!o.status.success());
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        nsnet_ok(&["down", "t-rb-perm"]);
+        assert!(target.is_dir(), "down removed what the link points to");
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        assert_nothing_left("t-rb-perm");
+    });
 }
 
 /// A command's stdout, which must succeed.
@@ -624,9 +609,10 @@ fn cmd_out(prog: &str, args: &[&str]) -> String {
 /// Labs that another test may have up while this one runs: what they own is left out.
 fn foreign(name: &str) -> bool {
     name.starts_with("t-")
-        || (0..name.len())
-            .filter(|&i| name.as_bytes()[i] == b'-')
-            .any(|i| Path::new("/run/nsnet").join(&name[..i]).exists())
+        || Path::new("/run/nsnet").join(name).exists()
+        || name
+            .split_once('.')
+            .is_some_and(|(lab, _)| Path::new("/run/nsnet").join(lab).exists())
 }
 
 /// What of the host an nsnet lab could change: links, addresses, routes and rules of every
@@ -688,7 +674,11 @@ fn host_snapshot() -> BTreeSet<String> {
         .lines()
     {
         let point = l.split(' ').nth(4).unwrap_or("");
-        if point != "/run/netns" && !point.starts_with("/run/netns/") {
+        // Each lab's state dir is a tmpfs of its own, there while the lab is.
+        let lab_dir = point
+            .strip_prefix("/run/nsnet/")
+            .is_some_and(|l| !l.contains('/') && foreign(l));
+        if point != "/run/netns" && !point.starts_with("/run/netns/") && !lab_dir {
             s.insert(format!("mount {l}"));
         }
     }
@@ -718,12 +708,10 @@ fn assert_same_host(before: &BTreeSet<String>, when: &str) {
 
 #[test]
 fn the_host_is_left_untouched() {
-    if !need_root() {
-        return;
-    }
-    let lab = Lab::new(
-        "t-rb-host",
-        r#"
+    as_root(|| {
+        let lab = Lab::new(
+            "t-rb-host",
+            r#"
 [nodes]
 h1 = { sysctl = { "net.ipv4.tcp_syncookies" = "0" } }
 h2 = {}
@@ -746,18 +734,19 @@ endpoints = ["r1", "s1"]
 endpoints = ["r1", "h2"]
 mtu = 9000
 "#,
-    );
-    let before = host_snapshot();
-    assert_same_host(&before, "doing nothing");
-    lab.up();
-    lab.exec_ok("h1", &["ping", "-c1", "-W2", "h2"]);
-    nsnet_ok(&["down", "t-rb-host"]);
-    assert_nothing_left("t-rb-host");
-    assert_same_host(&before, "after up and down");
-    for n in [1, 3] {
-        kill_up_when(&lab, || netns_of("t-rb-host") >= n, "netns entries");
+        );
+        let before = host_snapshot();
+        assert_same_host(&before, "doing nothing");
+        lab.up();
+        lab.exec_ok("h1", &["ping", "-c1", "-W2", "h2"]);
         nsnet_ok(&["down", "t-rb-host"]);
         assert_nothing_left("t-rb-host");
-        assert_same_host(&before, "after a killed up and down");
-    }
+        assert_same_host(&before, "after up and down");
+        for n in [1, 3] {
+            kill_up_when(&lab, || netns_of("t-rb-host") >= n, "netns entries");
+            nsnet_ok(&["down", "t-rb-host"]);
+            assert_nothing_left("t-rb-host");
+            assert_same_host(&before, "after a killed up and down");
+        }
+    });
 }

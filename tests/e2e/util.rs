@@ -5,10 +5,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const NSNET: &str = env!("CARGO_BIN_EXE_nsnet");
+/// The nsnet under test: `$NSNET_BIN` (the static build `scripts/test` makes), else the
+/// binary cargo built for this test.
+pub fn bin() -> &'static str {
+    static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        std::env::var("NSNET_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_nsnet").to_string())
+    });
+    &BIN
+}
+
+/// Runs an end-to-end test's body as root. Without root the test is skipped with a notice;
+/// where `NSNET_REQUIRE_ROOT` is set (CI), a skip is a failure instead.
+pub fn as_root(body: impl FnOnce()) {
+    if need_root() {
+        body();
+    } else if std::env::var_os("NSNET_REQUIRE_ROOT").is_some() {
+        panic!("this end-to-end test needs root, and NSNET_REQUIRE_ROOT forbids skipping it");
+    }
+}
 
 /// True when running as root; otherwise prints the skip notice.
-pub fn need_root() -> bool {
+fn need_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let root = status
         .lines()
@@ -69,7 +86,7 @@ pub fn run_with_timeout(mut cmd: Command, stdin: Option<&str>, limit: Duration) 
 
 /// Runs `nsnet ARGS` (30 s limit).
 pub fn nsnet(args: &[&str]) -> Output {
-    let mut cmd = Command::new(NSNET);
+    let mut cmd = Command::new(bin());
     cmd.args(args);
     run_with_timeout(cmd, None, Duration::from_secs(30))
 }
@@ -225,11 +242,15 @@ pub fn assert_nothing_left(lab: &str) {
     let inits =
         processes(|a| a[0] == "nsnet-init" && a.get(1).is_some_and(|n| n.starts_with(&prefix)));
     assert!(inits.is_empty(), "inits of {lab} left: {inits:?}");
-    let entry = format!("/run/netns/{lab}-");
+    let entry = format!("/run/netns/{lab}.");
     let mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
         .lines()
-        .filter(|l| l.contains(&entry) || l.contains(&format!("/run/nsnet/{lab}/")))
+        .filter(|l| {
+            l.contains(&entry)
+                || l.contains(&format!("/run/nsnet/{lab}/"))
+                || l.contains(&format!("/run/nsnet/{lab} "))
+        })
         .map(String::from)
         .collect();
     assert!(mounts.is_empty(), "mounts of {lab} left: {mounts:?}");
@@ -238,12 +259,16 @@ pub fn assert_nothing_left(lab: &str) {
         .flatten()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!("{lab}-")))
+        .filter(|n| n.starts_with(&format!("{lab}.")))
         .collect();
     assert!(netns.is_empty(), "netns entries of {lab} left: {netns:?}");
     assert!(
         !Path::new("/run/nsnet").join(lab).exists(),
         "state dir of {lab} left"
+    );
+    assert!(
+        !Path::new("/run/nsnet").join(format!("{lab}.lock")).exists(),
+        "lock file of {lab} left"
     );
 }
 
@@ -258,4 +283,56 @@ pub fn ns_ids(pid: &str) -> Vec<String> {
                 .into_owned()
         })
         .collect()
+}
+
+/// Two hosts and a cable: the smallest lab.
+pub const PAIR: &str = "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n";
+
+/// `nsnet gen ARGS`'s lab without its `[lab]` table, ready for [`Lab::new`].
+pub fn generated(args: &[&str]) -> String {
+    let mut all = vec!["gen"];
+    all.extend_from_slice(args);
+    let text = nsnet_ok(&all);
+    text.split_once("[nodes]")
+        .map(|(_, rest)| format!("[nodes]{rest}"))
+        .expect("a generated lab has nodes")
+}
+
+/// Runs `nsnet ARGS` under `setpriv SETPRIV` (another user, fewer capabilities).
+pub fn nsnet_setpriv(setpriv: &[&str], args: &[&str]) -> Output {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(setpriv).arg(bin()).args(args);
+    run_with_timeout(cmd, None, Duration::from_secs(30))
+}
+
+/// setpriv's arguments for user nobody (65534) without groups.
+pub const NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+
+/// Retries `f` until it holds or `secs` pass.
+pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What is under `paths` on the host: path → (size, mode, owner, mtime), for a before/after
+/// check that a lab left the host's files as they were.
+pub fn listing(paths: &[&str]) -> std::collections::BTreeMap<PathBuf, (u64, u32, u32, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    while let Some(d) = stack.pop() {
+        let Ok(m) = std::fs::symlink_metadata(&d) else {
+            continue;
+        };
+        out.insert(d.clone(), (m.len(), m.mode(), m.uid(), m.mtime()));
+        if m.is_dir() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                stack.push(e.path());
+            }
+        }
+    }
+    out
 }

@@ -1,5 +1,6 @@
 //! IP prefixes: one small type for both families, so the planner can treat v4 and v6 alike.
 
+use crate::error::Invalid;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -9,19 +10,24 @@ use std::str::FromStr;
 /// (a network). Which one is meant depends on where it is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Cidr {
+    /// The address, host bits and all.
     pub addr: IpAddr,
+    /// The prefix length: at most 32 for IPv4, 128 for IPv6.
     pub prefix: u8,
 }
 
 impl Cidr {
+    /// `addr/prefix`; None when the prefix is too long for the family.
     pub fn new(addr: IpAddr, prefix: u8) -> Option<Cidr> {
         (prefix <= max_prefix(&addr)).then_some(Cidr { addr, prefix })
     }
 
+    /// True for IPv4.
     pub fn is_v4(&self) -> bool {
         self.addr.is_ipv4()
     }
 
+    /// The family's longest prefix: 32 or 128.
     pub fn max_prefix(&self) -> u8 {
         max_prefix(&self.addr)
     }
@@ -54,11 +60,13 @@ impl Cidr {
         }
     }
 
+    /// True when `addr` lies in this network.
     pub fn contains(&self, addr: &IpAddr) -> bool {
         addr.is_ipv4() == self.is_v4()
             && (to_bits(addr) & self.mask()) == to_bits(&self.network().addr)
     }
 
+    /// True when the two networks share an address (one holds the other: CIDRs nest).
     pub fn overlaps(&self, other: &Cidr) -> bool {
         if self.is_v4() != other.is_v4() {
             return false;
@@ -103,11 +111,7 @@ impl Cidr {
         if i >= self.host_capacity() {
             return None;
         }
-        let first = match self.addr {
-            IpAddr::V4(_) if self.prefix >= 31 => 0,
-            _ => 1,
-        };
-        let bits = to_bits(&self.network().addr) + first + i;
+        let bits = to_bits(&self.network().addr) + self.first_host() + i;
         Some(Cidr {
             addr: from_bits(&self.addr, bits),
             prefix: self.prefix,
@@ -119,13 +123,17 @@ impl Cidr {
         if !self.contains(addr) {
             return None;
         }
-        let first = match self.addr {
+        let off = to_bits(addr) - to_bits(&self.network().addr);
+        let i = off.checked_sub(self.first_host())?;
+        (i < self.host_capacity()).then_some(i)
+    }
+
+    /// The offset of host 0 from the network address: v4's /31 and /32 use every address.
+    fn first_host(&self) -> u128 {
+        match self.addr {
             IpAddr::V4(_) if self.prefix >= 31 => 0,
             _ => 1,
-        };
-        let off = to_bits(addr) - to_bits(&self.network().addr);
-        let i = off.checked_sub(first)?;
-        (i < self.host_capacity()).then_some(i)
+        }
     }
 
     /// The `i`-th subnet of length `prefix` inside this network.
@@ -174,14 +182,16 @@ fn max_prefix(addr: &IpAddr) -> u8 {
     }
 }
 
-fn to_bits(addr: &IpAddr) -> u128 {
+/// The address as an integer (an IPv4 address in the low 32 bits).
+pub(crate) fn to_bits(addr: &IpAddr) -> u128 {
     match addr {
         IpAddr::V4(a) => u32::from(*a) as u128,
         IpAddr::V6(a) => u128::from(*a),
     }
 }
 
-fn from_bits(like: &IpAddr, bits: u128) -> IpAddr {
+/// The address of `like`'s family whose integer is `bits` (the inverse of `to_bits`).
+pub(crate) fn from_bits(like: &IpAddr, bits: u128) -> IpAddr {
     match like {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(bits as u32)),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(bits)),
@@ -194,32 +204,23 @@ impl fmt::Display for Cidr {
     }
 }
 
-/// Why a string is not a CIDR: said to the user as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CidrParseError(pub String);
-
-impl fmt::Display for CidrParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
+/// `10.0.1.0/24`, `fd00:1::1/64`. The errors have no hint: they say what is wrong in full.
 impl FromStr for Cidr {
-    type Err = CidrParseError;
-    fn from_str(s: &str) -> Result<Cidr, CidrParseError> {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Cidr, Invalid> {
         let (a, p) = s.split_once('/').ok_or_else(|| {
-            CidrParseError(format!(
+            Invalid::new(format!(
                 "`{s}` has no prefix length: write it as address/length, e.g. 10.0.1.0/24"
             ))
         })?;
         let addr: IpAddr = a
             .parse()
-            .map_err(|_| CidrParseError(format!("`{a}` is not an IPv4 or IPv6 address")))?;
+            .map_err(|_| Invalid::new(format!("`{a}` is not an IPv4 or IPv6 address")))?;
         let prefix: u8 = p
             .parse()
-            .map_err(|_| CidrParseError(format!("`{p}` is not a prefix length")))?;
+            .map_err(|_| Invalid::new(format!("`{p}` is not a prefix length")))?;
         Cidr::new(addr, prefix).ok_or_else(|| {
-            CidrParseError(format!(
+            Invalid::new(format!(
                 "prefix length /{prefix} is too long for {addr} (at most /{})",
                 max_prefix(&addr)
             ))

@@ -1,16 +1,74 @@
 //! Errors in a lab file: each names the file, line and column, and says how to fix it.
+//! Parsers and validators say what is wrong with a value (`Invalid`); the step that knows
+//! where the value was written turns that into a `LabError`.
 
 use std::fmt;
 
+/// What is wrong with a value, and how to fix it, before it has a place in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabError {
-    pub file: String,
-    /// 1-based; 0 when the error has no place in the file (e.g. the file is unreadable).
-    pub line: usize,
-    pub col: usize,
+pub struct Invalid {
+    /// What is wrong: "`64T` is not a size".
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+}
+
+impl Invalid {
+    /// An error without a hint.
+    pub fn new(message: impl Into<String>) -> Invalid {
+        Invalid {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The same error, with how to fix it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Invalid {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// `message`, then `; hint` when there is one: one line, for a command-line argument.
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "; {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// One mistake in a lab file, at its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabError {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based; 0 when the error has no place in the file (e.g. the file is unreadable).
+    pub line: usize,
+    /// 1-based, in characters.
+    pub col: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl LabError {
+    /// `e` in `file`, at no place in it (line 0): the file is unreadable, or the name given
+    /// on the command line is wrong.
+    pub fn in_file(file: impl Into<String>, e: Invalid) -> LabError {
+        LabError {
+            file: file.into(),
+            line: 0,
+            col: 0,
+            message: e.message,
+            hint: e.hint,
+        }
+    }
 }
 
 impl fmt::Display for LabError {
@@ -31,7 +89,7 @@ impl fmt::Display for LabError {
     }
 }
 
-/// Every error found in a lab file, in file order.
+/// Every error found in a lab file, in file order, one per line (with its fix below it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabErrors(pub Vec<LabError>);
 
@@ -57,7 +115,7 @@ impl From<LabError> for LabErrors {
 
 /// Maps byte offsets of a source text to 1-based line and column (in characters).
 #[derive(Debug, Clone)]
-pub struct Source {
+pub(crate) struct Source {
     pub file: String,
     text: String,
     line_starts: Vec<usize>,
@@ -87,15 +145,15 @@ impl Source {
         (line + 1, col)
     }
 
-    /// An error at byte offset `at`.
-    pub fn error(&self, at: usize, message: impl Into<String>, hint: Option<String>) -> LabError {
+    /// `e`, placed at byte offset `at`.
+    pub fn error(&self, at: usize, e: Invalid) -> LabError {
         let (line, col) = self.line_col(at);
         LabError {
             file: self.file.clone(),
             line,
             col,
-            message: message.into(),
-            hint,
+            message: e.message,
+            hint: e.hint,
         }
     }
 }
@@ -116,7 +174,7 @@ mod tests {
 
     #[test]
     fn display() {
-        let e = Source::new("lab.toml", "x").error(0, "bad", Some("do this".into()));
+        let e = Source::new("lab.toml", "x").error(0, Invalid::new("bad").hint("do this"));
         assert_eq!(e.to_string(), "lab.toml:1:1: bad\n  fix: do this");
     }
 }

@@ -2,6 +2,7 @@
 //! written the way `tc` users write them (`rate = "10mbit"`, `delay = "20ms"`,
 //! `loss = "1%"`), parsed here once for the lab file and for `nsnet link set`.
 
+use crate::error::Invalid;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -26,6 +27,7 @@ pub struct Impair {
 }
 
 impl Impair {
+    /// True when the link is left as it is.
     pub fn is_empty(&self) -> bool {
         *self == Impair::default()
     }
@@ -35,57 +37,75 @@ impl Impair {
         self.delay.is_some() || self.jitter.is_some() || self.loss.is_some()
     }
 
-    /// Parse the four values as written (each optional). Errors name the field.
+    /// Parse the four values as written (each optional). Errors name the field; the first
+    /// is returned.
     pub fn parse(
         rate: Option<&str>,
         delay: Option<&str>,
         jitter: Option<&str>,
         loss: Option<&str>,
     ) -> Result<Impair, ImpairError> {
-        let field = |f: &'static str| {
-            move |(message, hint)| ImpairError {
-                field: f,
-                message,
-                hint,
-            }
-        };
-        let imp = Impair {
-            rate: rate.map(parse_rate).transpose().map_err(field("rate"))?,
-            delay: delay.map(parse_time).transpose().map_err(field("delay"))?,
-            jitter: jitter
-                .map(parse_time)
-                .transpose()
-                .map_err(field("jitter"))?,
-            loss: loss.map(parse_loss).transpose().map_err(field("loss"))?,
-        };
-        imp.check().map_err(field("jitter"))?;
-        Ok(imp)
+        let (imp, errors) = Impair::parse_all(rate, delay, jitter, loss);
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(imp),
+        }
     }
 
-    /// Checks across fields: a jitter varies a delay, so it needs one.
-    fn check(&self) -> Result<(), (String, Option<String>)> {
-        if self.jitter.is_some() && self.delay.is_none() {
-            return Err((
-                "a jitter needs a delay to vary".into(),
-                Some("add a delay, e.g. delay = \"20ms\", jitter = \"5ms\"".into()),
-            ));
+    /// Parse the four values as written (each optional): what parses, and every error, in
+    /// field order.
+    pub fn parse_all(
+        rate: Option<&str>,
+        delay: Option<&str>,
+        jitter: Option<&str>,
+        loss: Option<&str>,
+    ) -> (Impair, Vec<ImpairError>) {
+        fn field<T>(
+            errors: &mut Vec<ImpairError>,
+            field: &'static str,
+            v: Option<&str>,
+            parse: fn(&str) -> Result<T, Invalid>,
+        ) -> Option<T> {
+            let e = match parse(v?) {
+                Ok(t) => return Some(t),
+                Err(error) => ImpairError { field, error },
+            };
+            errors.push(e);
+            None
         }
-        Ok(())
+        let mut errors = Vec::new();
+        let imp = Impair {
+            rate: field(&mut errors, "rate", rate, parse_rate),
+            delay: field(&mut errors, "delay", delay, parse_time),
+            jitter: field(&mut errors, "jitter", jitter, parse_time),
+            loss: field(&mut errors, "loss", loss, parse_loss),
+        };
+        // A jitter varies a delay, so it needs one.
+        if jitter.is_some() && delay.is_none() {
+            errors.push(ImpairError {
+                field: "jitter",
+                error: Invalid::new("a jitter needs a delay to vary")
+                    .hint("add a delay, e.g. delay = \"20ms\", jitter = \"5ms\""),
+            });
+        }
+        (imp, errors)
     }
 }
 
-/// A value that does not parse: which field, what is wrong, how to fix it.
+/// A value that does not parse, and which field it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImpairError {
+    /// `rate`, `delay`, `jitter` or `loss`.
     pub field: &'static str,
-    pub message: String,
-    pub hint: Option<String>,
+    /// What is wrong with it.
+    pub error: Invalid,
 }
 
+/// `field: message (hint)`.
 impl fmt::Display for ImpairError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)?;
-        if let Some(h) = &self.hint {
+        write!(f, "{}: {}", self.field, self.error.message)?;
+        if let Some(h) = &self.error.hint {
             write!(f, " ({h})")?;
         }
         Ok(())
@@ -93,9 +113,6 @@ impl fmt::Display for ImpairError {
 }
 
 impl std::error::Error for ImpairError {}
-
-/// What is wrong with a value, and how to fix it.
-pub type Bad = (String, Option<String>);
 
 /// Split "10.5mbit" into (10.5, "mbit").
 fn number_unit(s: &str) -> Option<(f64, String)> {
@@ -123,12 +140,14 @@ const RATE_UNITS: &[(&str, f64)] = &[
 ];
 
 /// A rate in tc's units (`10mbit`, `512kbit`, `1gbit`; `…bps` are bytes per second).
-pub fn parse_rate(s: &str) -> Result<u64, Bad> {
-    let hint = || {
-        Some("write a number and a unit: bit, kbit, mbit, gbit (or kbps, mbps: bytes/s), e.g. \"10mbit\"".to_string())
+pub fn parse_rate(s: &str) -> Result<u64, Invalid> {
+    let bad = |what: String| {
+        Invalid::new(what).hint(
+            "write a number and a unit: bit, kbit, mbit, gbit (or kbps, mbps: bytes/s), e.g. \"10mbit\"",
+        )
     };
     let Some((n, unit)) = number_unit(s) else {
-        return Err((format!("`{s}` is not a rate"), hint()));
+        return Err(bad(format!("`{s}` is not a rate")));
     };
     let Some(&(_, mult)) = RATE_UNITS.iter().find(|(u, _)| *u == unit) else {
         let what = if unit.is_empty() {
@@ -136,55 +155,52 @@ pub fn parse_rate(s: &str) -> Result<u64, Bad> {
         } else {
             format!("unknown rate unit `{unit}`")
         };
-        return Err((what, hint()));
+        return Err(bad(what));
     };
     let bits = (n * mult).round();
     if !(8.0..=1e15).contains(&bits) {
-        return Err((
-            format!("rate `{s}` is out of range"),
-            Some("a rate is from 8bit to 1000tbit".into()),
-        ));
+        return Err(Invalid::new(format!("rate `{s}` is out of range"))
+            .hint("a rate is from 8bit to 1000tbit"));
     }
     Ok(bits as u64)
 }
 
 /// A time (`20ms`, `1.5s`, `500us`) in microseconds.
-pub fn parse_time(s: &str) -> Result<u32, Bad> {
-    let hint = || Some("write a number and a unit: us, ms or s, e.g. \"20ms\"".to_string());
+pub fn parse_time(s: &str) -> Result<u32, Invalid> {
+    let bad = |what: String| {
+        Invalid::new(what).hint("write a number and a unit: us, ms or s, e.g. \"20ms\"")
+    };
     let Some((n, unit)) = number_unit(s) else {
-        return Err((format!("`{s}` is not a time"), hint()));
+        return Err(bad(format!("`{s}` is not a time")));
     };
     let mult = match unit.as_str() {
         "us" | "usec" | "usecs" => 1.0,
         "ms" | "msec" | "msecs" => 1e3,
         "s" | "sec" | "secs" => 1e6,
-        "" => return Err((format!("time `{s}` has no unit"), hint())),
-        other => return Err((format!("unknown time unit `{other}`"), hint())),
+        "" => return Err(bad(format!("time `{s}` has no unit"))),
+        other => return Err(bad(format!("unknown time unit `{other}`"))),
     };
     let us = (n * mult).round();
     if us > MAX_DELAY_US as f64 {
-        return Err((
-            format!("time `{s}` is out of range"),
-            Some("at most 60s".into()),
-        ));
+        return Err(Invalid::new(format!("time `{s}` is out of range")).hint("at most 60s"));
     }
     Ok(us as u32)
 }
 
 /// A loss percentage (`1%`, `0.5%`) in millionths.
-pub fn parse_loss(s: &str) -> Result<u32, Bad> {
-    let hint = || Some("write a percentage, e.g. \"1%\" or \"0.5%\"".to_string());
-    let Some(num) = s.trim().strip_suffix('%') else {
-        return Err((format!("loss `{s}` is not a percentage"), hint()));
-    };
-    let Ok(p) = num.trim().parse::<f64>() else {
-        return Err((format!("loss `{s}` is not a percentage"), hint()));
+pub fn parse_loss(s: &str) -> Result<u32, Invalid> {
+    let bad = |what: String| Invalid::new(what).hint("write a percentage, e.g. \"1%\" or \"0.5%\"");
+    let Some(p) = s
+        .trim()
+        .strip_suffix('%')
+        .and_then(|num| num.trim().parse::<f64>().ok())
+    else {
+        return Err(bad(format!("loss `{s}` is not a percentage")));
     };
     if !(0.0..=100.0).contains(&p) {
-        return Err((
-            format!("loss `{s}` is out of range"),
-            Some("a loss is from 0% to 100%".into()),
-        ));
+        return Err(
+            Invalid::new(format!("loss `{s}` is out of range")).hint("a loss is from 0% to 100%")
+        );
     }
     Ok((p * 10_000.0).round() as u32)
 }
@@ -252,10 +268,10 @@ mod tests {
         assert_eq!(parse_rate("512kbit"), Ok(512_000));
         assert_eq!(parse_rate("1kibit"), Ok(1024));
         assert_eq!(parse_rate("1mbps"), Ok(8_000_000));
-        assert!(parse_rate("10").unwrap_err().0.contains("no unit"));
+        assert!(parse_rate("10").unwrap_err().message.contains("no unit"));
         assert!(parse_rate("10mbits")
             .unwrap_err()
-            .0
+            .message
             .contains("unknown rate unit"));
         assert!(parse_rate("fast").is_err());
         assert!(parse_rate("0bit").is_err());
@@ -266,7 +282,7 @@ mod tests {
         assert_eq!(parse_time("20ms"), Ok(20_000));
         assert_eq!(parse_time("1.5s"), Ok(1_500_000));
         assert_eq!(parse_time("250us"), Ok(250));
-        assert!(parse_time("20").unwrap_err().0.contains("no unit"));
+        assert!(parse_time("20").unwrap_err().message.contains("no unit"));
         assert!(parse_time("61s").is_err());
         assert_eq!(parse_loss("1%"), Ok(10_000));
         assert_eq!(parse_loss("0.5 %"), Ok(5_000));
@@ -287,7 +303,7 @@ mod tests {
     fn jitter_needs_delay() {
         let e = Impair::parse(None, None, Some("5ms"), None).unwrap_err();
         assert_eq!(e.field, "jitter");
-        assert!(e.message.contains("needs a delay"));
+        assert!(e.error.message.contains("needs a delay"));
     }
 }
 

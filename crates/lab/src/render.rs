@@ -1,6 +1,9 @@
 //! Printing plans for people (text), and topologies for Graphviz (dot) and Mermaid.
 
-use crate::plan::{Kind, Plan};
+use crate::limits::{DEFAULT_LOG_SIZE, DEFAULT_TMPFS_SIZE};
+use crate::plan::Plan;
+use crate::size::format_size;
+use crate::values::{Kind, Word};
 use std::fmt::Write;
 
 /// The plan as `nsnet plan` prints it: nodes with their interfaces, addresses and routes.
@@ -16,12 +19,12 @@ pub fn text(plan: &Plan) -> String {
         plan.nodes.len() - routers - switches,
         plan.links.len(),
         plan.segments.len(),
-        match plan.routing {
-            crate::plan::Routing::Static => "static",
-            crate::plan::Routing::None => "none",
-        },
+        plan.routing.word(),
         if plan.dual_stack { ", dual-stack" } else { "" },
     );
+    if plan.log_size != DEFAULT_LOG_SIZE {
+        let _ = writeln!(o, "log_size {}", format_size(plan.log_size));
+    }
     let impaired: Vec<String> = plan
         .links
         .iter()
@@ -33,9 +36,76 @@ pub fn text(plan: &Plan) -> String {
     }
     for n in &plan.nodes {
         let _ = writeln!(o, "\n{} ({})", n.name, n.kind);
+        if n.tmpfs_size != DEFAULT_TMPFS_SIZE {
+            let _ = writeln!(o, "  tmpfs_size {}", format_size(n.tmpfs_size));
+        }
+        if n.privileged {
+            let _ = writeln!(o, "  privileged");
+        }
+        if n.stp {
+            let _ = writeln!(o, "  stp");
+        }
+        match &n.root {
+            crate::values::Root::Host => {}
+            crate::values::Root::Overlay => {
+                let _ = writeln!(o, "  root overlay of the host's /");
+            }
+            crate::values::Root::Dir(d) => {
+                let _ = writeln!(o, "  root {} (overlay)", d.display());
+            }
+            crate::values::Root::Image(i) => {
+                let _ = writeln!(o, "  root image {} (overlay)", i.display());
+            }
+        }
+        if let Some(t) = &n.tree {
+            let _ = writeln!(o, "  tree {}", t.display());
+        }
+        let l = &n.limits;
+        if let Some(m) = l.millicpu {
+            let _ = writeln!(o, "  cpu {}", m as f64 / 1000.0);
+        }
+        if let Some(m) = l.memory {
+            let _ = writeln!(o, "  memory {}", format_size(m));
+        }
+        if let Some(p) = l.pids {
+            let _ = writeln!(o, "  pids {p}");
+        }
+        for p in &n.private {
+            let mut extra = String::new();
+            if let Some(m) = p.mode {
+                extra.push_str(&format!(" mode {m:04o}"));
+            }
+            if let Some(u) = &p.owner {
+                extra.push_str(&format!(" owner {u}"));
+            }
+            if let Some(g) = &p.group {
+                extra.push_str(&format!(" group {g}"));
+            }
+            let _ = writeln!(o, "  private {}{extra}", p.path);
+        }
+        for f in &n.files {
+            let _ = writeln!(o, "  file {} <- {}", f.path, f.source.display());
+        }
+        for b in &n.binds {
+            let ro = if b.read_only { " (read-only)" } else { "" };
+            let _ = writeln!(o, "  bind {} <- {}{ro}", b.path, b.source.display());
+        }
+        for (k, v) in &n.env {
+            let _ = writeln!(o, "  env {k}={v}");
+        }
+        if !n.after.is_empty() {
+            let _ = writeln!(o, "  after {}", n.after.join(" "));
+        }
+        for s in &n.services {
+            let _ = writeln!(o, "  service {s}");
+        }
         if let Some(b) = &n.bridge {
             let ports: Vec<&str> = n.interfaces.iter().map(|i| i.name.as_str()).collect();
             let _ = writeln!(o, "  bridge {b}: {}", ports.join(" "));
+        }
+        if !n.loopback.is_empty() {
+            let addrs: Vec<String> = n.loopback.iter().map(|a| a.to_string()).collect();
+            let _ = writeln!(o, "  {:<6} {}", "lo", addrs.join(" "));
         }
         for i in &n.interfaces {
             let addrs: Vec<String> = i.addrs.iter().map(|a| a.to_string()).collect();
@@ -52,6 +122,37 @@ pub fn text(plan: &Plan) -> String {
                 },
                 i.peer,
             );
+        }
+        if let Some(h) = &n.host_link {
+            let what = if h.nat {
+                "uplink: the host masquerades it, forwarding on"
+            } else {
+                "management"
+            };
+            let _ = writeln!(
+                o,
+                "  {:<6} {:<38} -> host {} {} ({what})",
+                h.iface, h.addr, h.host_iface, h.host_addr
+            );
+        }
+        for h in &n.host_ifaces {
+            let addrs: Vec<String> = h.addrs.iter().map(|a| a.to_string()).collect();
+            let _ = writeln!(
+                o,
+                "  {:<6} {:<38} <- {}host interface {}{}",
+                h.name,
+                if addrs.is_empty() {
+                    "-".to_string()
+                } else {
+                    addrs.join(" ")
+                },
+                if h.macvlan { "a macvlan on " } else { "" },
+                h.host,
+                if h.force { " (forced)" } else { "" }
+            );
+        }
+        for p in &n.ports {
+            let _ = writeln!(o, "  port {p} (relayed from the host)");
         }
         for r in &n.routes {
             let _ = writeln!(o, "  route {r}");

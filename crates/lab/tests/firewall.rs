@@ -1,7 +1,7 @@
 //! Firewall rules in lab files: planned as written, or refused with file:line:column and a
 //! way to fix it. No root needed.
 
-use nsnet_lab::firewall::{Action, Chain, CtState, Policy, Ports, Proto};
+use nsnet_lab::firewall::{Action, Chain, CtState, Field, Limit, Nth, Per, Policy, Ports, Proto};
 use nsnet_lab::{plan, Lab, Plan};
 
 /// r1 routes between h1 (r1:eth0) and h2 (r1:eth1); s1 is a switch; `fw` follows r1's table.
@@ -386,4 +386,305 @@ fn every_mistake_is_reported_in_file_order() {
         heads[0].contains("foward") && heads[1].contains("acept"),
         "{e}"
     );
+}
+
+#[test]
+fn negation_picking_limits_and_logs_are_planned() {
+    let text = lab_with(
+        r#"[[nodes.r1.firewall.rules]]
+chain = "postrouting"
+oif = "!eth0"
+dst = "!192.168.0.0/24"
+action = "masquerade"
+
+[[nodes.r1.firewall.rules]]
+chain = "input"
+iif = "! eth0"
+proto = "!tcp"
+action = "accept"
+
+[[nodes.r1.firewall.rules]]
+chain = "forward"
+src = "!10.0.16.0/20"
+proto = "tcp"
+sport = "!8000-8080"
+dport = "!22"
+action = "reject"
+
+[[nodes.r1.firewall.rules]]
+chain = "prerouting"
+proto = "tcp"
+dport = 80
+nth = { every = 3, packet = 2 }
+action = "dnat"
+to = "10.0.3.10"
+
+[[nodes.r1.firewall.rules]]
+chain = "prerouting"
+nth = { every = 2 }
+random = 0.25
+action = "accept"
+
+[[nodes.r1.firewall.rules]]
+chain = "input"
+proto = "icmp"
+limit = "10/second"
+burst = 20
+log = "ping: "
+action = "accept"
+
+[[nodes.r1.firewall.rules]]
+chain = "input"
+limit = "3/min"
+action = "log"
+"#,
+    );
+    let text = text.replace("nth = { every = 2 }\n", "");
+    let p = load(&text).unwrap();
+    let fw = p.node("r1").unwrap().firewall.as_ref().unwrap();
+    let shown: Vec<String> = fw.rules.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "oif !eth0 any -> !192.168.0.0/24 masquerade",
+            "iif !eth0 !tcp accept",
+            "tcp !10.0.16.0/20 -> any sport !8000-8080 dport !22 reject",
+            "tcp dport 80 nth every 3 packet 2 dnat to 10.0.3.10",
+            "random 0.25 accept",
+            "icmp limit 10/second burst 20 log \"ping: \" accept",
+            "limit 3/minute burst 5 log",
+        ]
+    );
+    let r = &fw.rules[0];
+    assert_eq!(r.not, [Field::Dst, Field::Oif]);
+    assert_eq!(r.v6(), Some(false));
+    assert_eq!(fw.rules[1].only_proto(), None);
+    assert_eq!(
+        fw.rules[3].nth,
+        Some(Nth {
+            every: 3,
+            packet: 2
+        })
+    );
+    assert_eq!(fw.rules[4].random, Some(250_000));
+    assert_eq!(
+        fw.rules[5].limit,
+        Some(Limit {
+            rate: 10,
+            per: Per::Second,
+            burst: 20
+        })
+    );
+    assert_eq!(fw.rules[6].action, Action::Log);
+    assert_eq!(fw.rules[6].log.as_deref(), Some(""));
+    // The new fields survive JSON, and plans without them read as before.
+    let back: Plan = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+    assert_eq!(back, p);
+    let json = serde_json::to_string(&fw.rules[3]).unwrap();
+    assert!(
+        !json.contains("\"not\"") && !json.contains("\"limit\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn negations_are_checked() {
+    refused(
+        &rule("chain = \"forward\"\ndst = \"!\"\naction = \"drop\""),
+        "\"!\"",
+        "`dst` = \"!\" negates nothing",
+        Some("dst = \"!10.0.0.0/8\""),
+    );
+    refused(
+        &rule("chain = \"forward\"\nsrc = \"!0.0.0.0/0\"\naction = \"drop\""),
+        "\"!0.0.0.0/0\"",
+        "matches no packet",
+        Some("remove the rule"),
+    );
+    refused(
+        &rule("chain = \"forward\"\niif = \"!eth7\"\naction = \"drop\""),
+        "\"!eth7\"",
+        "`iif`: r1 has no interface `eth7`",
+        Some("did you mean `eth0`?"),
+    );
+    refused(
+        &rule("chain = \"output\"\niif = \"!eth0\"\naction = \"drop\""),
+        "\"!eth0\"",
+        "`iif` matches every packet in chain output",
+        None,
+    );
+    refused(
+        &rule("chain = \"input\"\nproto = \"!udp\"\ndport = 53\naction = \"drop\""),
+        "53",
+        "a port match needs `proto = \"tcp\"` or `\"udp\"`",
+        Some("a negated `proto` matches protocols without ports too"),
+    );
+    refused(
+        &rule("chain = \"input\"\nproto = \"!tpc\"\naction = \"drop\""),
+        "\"!tpc\"",
+        "unknown proto `tpc`",
+        Some("did you mean `tcp`?"),
+    );
+    refused(
+        &rule("chain = \"input\"\nproto = \"tcp\"\ndport = \"!ssh\"\naction = \"drop\""),
+        "\"!ssh\"",
+        "`dport` is not a port or a port range",
+        Some("negated (`dport = \"!22\"`)"),
+    );
+    // A negated icmp does not make the rule IPv4; a negated address does.
+    load(&rule(
+        "chain = \"input\"\nsrc = \"fd00::/64\"\nproto = \"!icmp\"\naction = \"drop\"",
+    ))
+    .unwrap();
+    refused(
+        &rule("chain = \"forward\"\nsrc = \"!10.0.0.0/8\"\ndst = \"fd00::/64\"\naction = \"drop\""),
+        "\"fd00::/64\"",
+        "`dst` is IPv6, but `src` makes this an IPv4 rule",
+        None,
+    );
+}
+
+#[test]
+fn nth_and_random_are_checked() {
+    let cases = [
+        (
+            "nth = { every = 1 }",
+            "1 }",
+            "`nth` with every = 1 matches every packet",
+            "leave `nth` out",
+        ),
+        (
+            "nth = { every = 0 }",
+            "0 }",
+            "a round is 2 to",
+            "nth = { every = 3, packet = 0 }",
+        ),
+        (
+            "nth = { every = 3, packet = 3 }",
+            "3 }",
+            "`packet` = 3 is not one of a round of 3",
+            "numbered 0 to 2",
+        ),
+        (
+            "random = 1",
+            "1\n",
+            "`random` = 1 is no probability between 0 and 1: it would match every packet",
+            "random = 0.5",
+        ),
+        (
+            "random = 0.0",
+            "0.0",
+            "it would match no packet",
+            "random = 0.5",
+        ),
+        (
+            "random = \"25%\"",
+            "\"25%\"",
+            "`random` = \"25%\" is not a number",
+            "random = 0.5",
+        ),
+        (
+            "random = 0.0000001",
+            "0.0000001",
+            "within a millionth of 0",
+            "0.000001",
+        ),
+        (
+            "nth = { every = 2 }\nrandom = 0.5",
+            "0.5",
+            "`nth` and `random` both pick packets",
+            "write one rule",
+        ),
+    ];
+    for (keys, marker, msg, hint) in cases {
+        let body = format!("chain = \"prerouting\"\n{keys}\naction = \"accept\"");
+        refused(&rule(&body), marker, msg, Some(hint));
+    }
+    refused(
+        &rule("chain = \"input\"\nnth = { evry = 2 }\naction = \"drop\""),
+        "evry",
+        "unknown field `evry`",
+        Some("did you mean `every`?"),
+    );
+}
+
+#[test]
+fn limits_and_logs_are_checked() {
+    let cases = [
+        (
+            "limit = \"10\"",
+            "\"10\"",
+            "`limit` = \"10\" is not a rate",
+            "limit = \"10/second\"",
+        ),
+        (
+            "limit = \"10/secnd\"",
+            "\"10/secnd\"",
+            "unknown time unit `secnd`",
+            "did you mean `second`?",
+        ),
+        (
+            "limit = \"0/second\"",
+            "\"0/second\"",
+            "the rate `0` is not a number of packets, 1 or more",
+            "limit = \"10/second\"",
+        ),
+        (
+            "burst = 5",
+            "5\n",
+            "`burst` is for `limit`, and the rule has none",
+            "limit = \"10/second\"",
+        ),
+        (
+            "limit = \"1/second\"\nburst = 0",
+            "0\n",
+            "`burst` = 0: a burst is 1 or more packets",
+            "the default, 5",
+        ),
+        (
+            "limit = \"1/week\"\nburst = 100000",
+            "100000",
+            "more than the kernel's token bucket holds",
+            "lower `burst`",
+        ),
+        ("log = \"\"", "\"\"", "`log` is empty", "action = \"log\""),
+        (
+            "log = \"a\\nb\"",
+            "\"a\\nb\"",
+            "control character",
+            "one line",
+        ),
+    ];
+    for (keys, marker, msg, hint) in cases {
+        let body = format!("chain = \"input\"\n{keys}\naction = \"accept\"");
+        refused(&rule(&body), marker, msg, Some(hint));
+    }
+    let long = "x".repeat(128);
+    refused(
+        &rule(&format!(
+            "chain = \"input\"\nlog = \"{long}\"\naction = \"drop\""
+        )),
+        &format!("\"{long}\""),
+        "the `log` prefix is 128 bytes; the kernel takes 127",
+        Some("shorten it"),
+    );
+    refused(
+        &rule("chain = \"input\"\naction = \"log\"\nto = \"10.0.3.1\""),
+        "\"10.0.3.1\"",
+        "`to` is for snat and dnat, not log",
+        None,
+    );
+    refused(
+        &rule("chain = \"input\"\nlimt = \"1/second\"\naction = \"drop\""),
+        "limt",
+        "unknown field `limt`",
+        Some("did you mean `limit`?"),
+    );
+    // A rule may log and act, or only log; logging works in every chain.
+    for chain in ["input", "forward", "output", "prerouting", "postrouting"] {
+        load(&rule(&format!(
+            "chain = \"{chain}\"\nlog = \"x: \"\naction = \"log\""
+        )))
+        .unwrap();
+    }
 }

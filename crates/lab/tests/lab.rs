@@ -1,6 +1,6 @@
 //! Lab files in, plans or precise errors out. No root needed.
 
-use nsnet_lab::{plan, Cidr, Kind, Lab, Plan};
+use nsnet_lab::{plan, Cidr, Kind, Lab, Limits, Plan, Root};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
@@ -321,7 +321,7 @@ fn err_address_outside_subnet() {
         "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\nsubnet=\"10.1.0.0/24\"\naddresses=[\"10.1.0.1/24\",\"10.2.0.2/24\"]\n",
         7,
         26,
-        "outside its link's subnet 10.1.0.0/24",
+        "outside its segment's subnet 10.1.0.0/24",
     );
 }
 
@@ -433,8 +433,85 @@ fn err_files_source_missing() {
         "does not exist",
     );
     assert!(e.contains("relative to the lab file"), "{e}");
-    // An existing source (this test file itself) is fine.
-    ok("[nodes]\nr1 = { files = { \"/etc/x.conf\" = \"lab.rs\" } }\n");
+    assert!(e.contains("tests/no/such/file.conf)"), "{e}");
+    err_at(
+        "[nodes]\nr1 = { files = { \"/etc/x.conf\" = \"lab.rs/x\" } }\n",
+        2,
+        34,
+        "does not exist",
+    );
+    // An existing source (this test file itself) is fine, and stored canonical.
+    let p = ok("[nodes]\nr1 = { files = { \"/etc/x.conf\" = \"../tests/lab.rs\" } }\n");
+    let want =
+        std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.rs")).unwrap();
+    assert_eq!(p.node("r1").unwrap().files[0].source, want);
+}
+
+/// A scratch directory for one test, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("nsnet-lab-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn err_files_sources_that_are_not_regular_files_or_dirs() {
+    let file =
+        |src: &str| format!("[nodes]\nr1 = {{ files = {{ \"/etc/x.conf\" = \"{src}\" }} }}\n");
+    // A directory is a tree to copy whole: taken, and stored canonical.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let p = ok(&file(src.to_str().unwrap()));
+    assert_eq!(
+        p.node("r1").unwrap().files[0].source,
+        std::fs::canonicalize(&src).unwrap()
+    );
+    // A device.
+    let e = err_at(
+        &file("/dev/null"),
+        2,
+        34,
+        "`files` source `/dev/null` is not a regular file (/dev/null is a device)",
+    );
+    assert!(e.contains("fix: name a regular file"), "{e}");
+    // A socket; a symlink to a file (resolved and stored canonical), to a directory, to
+    // nothing.
+    let s = Scratch::new("files");
+    let sock = s.0.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    err_at(&file(sock.to_str().unwrap()), 2, 34, "is a socket");
+    let real =
+        std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.rs")).unwrap();
+    let link = s.0.join("link.conf");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let p = ok(&file(link.to_str().unwrap()));
+    assert_eq!(p.node("r1").unwrap().files[0].source, real);
+    let dlink = s.0.join("dir-link");
+    std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &dlink).unwrap();
+    let p = ok(&file(dlink.to_str().unwrap()));
+    assert_eq!(
+        p.node("r1").unwrap().files[0].source,
+        std::fs::canonicalize(&src).unwrap()
+    );
+    let dangling = s.0.join("dangling");
+    std::os::unix::fs::symlink(s.0.join("nothing"), &dangling).unwrap();
+    let e = err_at(
+        &file(dangling.to_str().unwrap()),
+        2,
+        34,
+        "is a symbolic link to",
+    );
+    assert!(e.contains("which does not exist"), "{e}");
 }
 
 #[test]
@@ -479,7 +556,11 @@ fn err_names() {
         8,
         "1-12 characters",
     );
-    err_at("[nodes]\n1a = {}\n", 2, 1, "node name `1a`");
+    err_at("[nodes]\n\"a.b\" = {}\n", 2, 1, "node name `a.b`");
+    err_at("[nodes]\n_a = {}\n", 2, 1, "node name `_a`");
+    // As people write them: upper case and `_`, and a leading digit.
+    let p = ok("[nodes]\nPC1 = {}\nleaf_1_0_1 = {}\n1a = {}\n[[links]]\nendpoints = [\"PC1\", \"leaf_1_0_1\"]\n");
+    assert!(p.node("PC1").is_some() && p.node("leaf_1_0_1").is_some());
     err_at("[nodes]\n", 1, 1, "the lab has no nodes");
 }
 
@@ -829,16 +910,106 @@ fn check_reachability(p: &Plan) {
 
 #[test]
 fn pools_at_the_edges_of_the_address_space() {
-    // The top of the IPv6 space and a whole-space pool: no overflow, subnets as expected.
-    let p = ok("[lab]\npool6 = \"ffff:ffff:ffff:fffe::/63\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n");
+    // The top of the usable IPv6 space (below ff00::/8) and of IPv4 (below 224.0.0.0/4): no
+    // overflow, subnets as expected.
+    let p = ok("[lab]\npool6 = \"feff:ffff:ffff:fffe::/63\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n");
     assert_eq!(
         addr(&p, "a", "eth1"),
-        ["10.0.0.5/30", "ffff:ffff:ffff:ffff::1/64"]
+        ["10.0.0.5/30", "feff:ffff:ffff:ffff::1/64"]
     );
-    let e = lab("[lab]\npool6 = \"ffff:ffff:ffff:ffff::/64\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n").unwrap_err();
+    let e = lab("[lab]\npool6 = \"feff:ffff:ffff:ffff::/64\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n").unwrap_err();
     assert!(e.contains("is exhausted"), "{e}");
-    ok("[lab]\npool = \"0.0.0.0/0\"\npool6 = \"::/0\"\n[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
-    ok("[lab]\npool = \"255.255.255.252/30\"\n[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
+    let p = ok("[lab]\npool = \"223.255.255.252/30\"\n[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
+    assert_eq!(addr(&p, "a", "eth0"), ["223.255.255.253/30"]);
+}
+
+#[test]
+fn err_pools_in_reserved_ranges_or_too_small() {
+    let pool = |key: &str, v: &str| format!("[lab]\n{key} = \"{v}\"\n[nodes]\na={{}}\n");
+    for (v, why) in [
+        ("0.0.0.0/0", "`pool` 0.0.0.0/0 is the whole IPv4 space"),
+        (
+            "127.1.0.0/16",
+            "`pool` 127.1.0.0/16 lies in 127.0.0.0/8 (loopback)",
+        ),
+        ("224.0.0.0/16", "lies in 224.0.0.0/4 (multicast)"),
+        ("239.0.0.0/8", "lies in 224.0.0.0/4 (multicast)"),
+        ("240.0.0.0/16", "lies in 240.0.0.0/4 (reserved)"),
+        ("255.255.255.252/30", "lies in 240.0.0.0/4 (reserved)"),
+        ("0.0.0.0/16", "lies in 0.0.0.0/8 (\"this network\")"),
+        ("64.0.0.0/2", "covers 127.0.0.0/8 (loopback)"),
+        ("128.0.0.0/1", "covers 224.0.0.0/4 (multicast)"),
+        ("10.0.0.0/31", "is too small to hold a /30"),
+        ("10.0.0.1/32", "is too small to hold a /30"),
+    ] {
+        let e = err_at(&pool("pool", v), 2, 8, why);
+        assert!(
+            e.contains("fix: use a private range such as 10.0.0.0/16"),
+            "{e}"
+        );
+    }
+    for (v, why) in [
+        ("::/0", "`pool6` ::/0 is the whole IPv6 space"),
+        ("::1/128", "lies in ::1/128 (loopback)"),
+        ("::/64", "covers ::1/128 (loopback)"),
+        ("fe80::/64", "lies in fe80::/10 (link-local)"),
+        ("ff02::/16", "lies in ff00::/8 (multicast)"),
+        ("f000::/4", "covers fe80::/10 (link-local)"),
+        ("fd00::/80", "is too small to hold a /64"),
+    ] {
+        let e = err_at(&pool("pool6", v), 2, 9, why);
+        assert!(
+            e.contains("fix: use a unique local range such as fd00:1::/48"),
+            "{e}"
+        );
+    }
+    ok(&pool("pool", "10.0.0.0/30"));
+    ok(&pool("pool", "192.168.0.0/16"));
+    ok(&pool("pool6", "fd00::/64"));
+    ok(&pool("pool6", "2001:db8::/32"));
+}
+
+#[test]
+fn err_subnets_and_addresses_no_interface_can_use() {
+    let pair = "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n";
+    let e = err_at(
+        &format!("{pair}subnet = \"127.0.5.0/24\"\n"),
+        6,
+        10,
+        "subnet 127.0.5.0/24 lies in 127.0.0.0/8 (loopback), which no interface can use",
+    );
+    assert!(
+        e.contains("fix: use a private range such as 10.0.0.0/16"),
+        "{e}"
+    );
+    err_at(
+        &format!("{pair}subnet = \"224.1.0.0/24\"\n"),
+        6,
+        10,
+        "lies in 224.0.0.0/4 (multicast)",
+    );
+    err_at(
+        &format!("{pair}addresses = [\"10.0.0.1/24\", \"239.1.1.1/24\"]\n"),
+        6,
+        29,
+        "address 239.1.1.1/24 lies in 224.0.0.0/4 (multicast)",
+    );
+    let e = err_at(
+        "[nodes]\nh1={}\ns1={kind=\"switch\"}\n[[links]]\nendpoints=[\"h1\",\"s1\"]\naddresses=[\"ff02::5/64\"]\n",
+        6,
+        12,
+        "address ff02::5/64 lies in ff00::/8 (multicast)",
+    );
+    assert!(
+        e.contains("fix: use a unique local range such as fd00:1::/64"),
+        "{e}"
+    );
+    err_at(
+        &format!("{pair}subnet = \"ff05::/64\"\n"),
+        6,
+        10,
+        "subnet ff05::/64 lies in ff00::/8 (multicast)",
+    );
 }
 
 #[test]
@@ -902,4 +1073,485 @@ fn summaries_never_cover_a_subnet_routed_elsewhere() {
     assert_eq!(r4.route_for(&hb).unwrap().via[0].dev, "eth1");
     assert!(r4.routes.len() < 6, "{:?}", r4.routes);
     check_reachability(&p);
+}
+
+// ---------------------------------------------------------------------------------------
+// Node resources and privileges: tmpfs_size, log_size, privileged, stp.
+
+#[test]
+fn sizes_privileged_and_stp_reach_the_plan() {
+    use nsnet_lab::plan::{DEFAULT_LOG_SIZE, DEFAULT_TMPFS_SIZE};
+    let p = ok("[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
+    assert_eq!(p.log_size, DEFAULT_LOG_SIZE);
+    assert!(p
+        .nodes
+        .iter()
+        .all(|n| n.tmpfs_size == DEFAULT_TMPFS_SIZE && !n.privileged && !n.stp));
+    let text = "[lab]\ntmpfs_size = \"128M\"\nlog_size = \"512K\"\n[nodes]\n\
+                a = { tmpfs_size = \"1GiB\", privileged = true }\nb = {}\n\
+                c = { tmpfs_size = 2097152 }\ns = { kind = \"switch\", stp = true }\n\
+                [[links]]\nendpoints=[\"a\",\"s\"]\n[[links]]\nendpoints=[\"b\",\"s\"]\n";
+    let p = ok(text);
+    assert_eq!(p.log_size, 512 << 10);
+    let a = p.node("a").unwrap();
+    assert_eq!((a.tmpfs_size, a.privileged), (1 << 30, true));
+    assert_eq!(p.node("b").unwrap().tmpfs_size, 128 << 20);
+    assert_eq!(p.node("c").unwrap().tmpfs_size, 2 << 20);
+    assert!(p.node("s").unwrap().stp);
+    assert!(!p.node("b").unwrap().privileged);
+    // `nsnet plan` shows what is not the default, and nothing else.
+    let t = nsnet_lab::render::text(&p);
+    assert!(t.contains("\nlog_size 512K\n"), "{t}");
+    assert!(
+        t.contains("\na (host)\n  tmpfs_size 1G\n  privileged\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("\ns (switch)\n  tmpfs_size 128M\n  stp\n"),
+        "{t}"
+    );
+    let plain = nsnet_lab::render::text(&ok(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n",
+    ));
+    assert!(
+        !plain.contains("tmpfs_size") && !plain.contains("log_size"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn err_sizes_out_of_range_or_malformed() {
+    let e = err_at(
+        "[lab]\ntmpfs_size = \"512K\"\n[nodes]\na={}\n",
+        2,
+        14,
+        "tmpfs_size \"512K\" is too small: at least 1M",
+    );
+    assert!(e.contains("fix: give a size from 1M to 64G"), "{e}");
+    err_at(
+        "[nodes]\na={ tmpfs_size = \"65G\" }\n",
+        2,
+        18,
+        "tmpfs_size \"65G\" is too large: at most 64G",
+    );
+    let e = err_at(
+        "[nodes]\na={ tmpfs_size = \"1.5G\" }\n",
+        2,
+        18,
+        "tmpfs_size: `1.5G` is not a size",
+    );
+    assert!(e.contains("K, M or G"), "{e}");
+    err_at(
+        "[lab]\nlog_size = 1000\n[nodes]\na={}\n",
+        2,
+        12,
+        "log_size 1000 is too small: at least 64K",
+    );
+    err_at(
+        "[lab]\nlog_size = \"2G\"\n[nodes]\na={}\n",
+        2,
+        12,
+        "log_size \"2G\" is too large: at most 1G",
+    );
+    err_at(
+        "[lab]\nlog_size = \"4Mb\"\n[nodes]\na={}\n",
+        2,
+        12,
+        "log_size: `4Mb` is not a size",
+    );
+    err_at(
+        "[nodes]\na={ tmpfs_size = -1 }\n",
+        2,
+        18,
+        "tmpfs_size: size -1 is negative",
+    );
+    // Unknown keys near the new ones get a hint.
+    let e = err_at(
+        "[nodes]\na={ tmpfs_sise = \"1G\" }\n",
+        2,
+        5,
+        "unknown field",
+    );
+    assert!(e.contains("did you mean `tmpfs_size`?"), "{e}");
+}
+
+#[test]
+fn err_stp_on_a_node_that_is_not_a_switch() {
+    let e = err_at(
+        "[nodes]\nr = { kind = \"router\", stp = true }\n",
+        2,
+        30,
+        "stp is a switch's key, and r is a router",
+    );
+    assert!(e.contains("fix: remove it"), "{e}");
+    err_at(
+        "[nodes]\nh = { stp = false }\n",
+        2,
+        13,
+        "stp is a switch's key",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// L2: loops of switches, bridge port limits.
+
+#[test]
+fn err_two_switches_joined_twice_is_a_loop() {
+    let text = "[nodes]\ns1 = { kind = \"switch\" }\ns2 = { kind = \"switch\" }\na = {}\n\
+                [[links]]\nendpoints = [\"s1\", \"s2\"]\n[[links]]\nendpoints = [\"a\", \"s1\"]\n\
+                [[links]]\nendpoints = [\"s2\", \"s1\"]\n";
+    let e = err_at(text, 10, 13, "closes a loop of switches s2, s1");
+    assert!(e.contains("(the links at lines 6, 10)"), "{e}");
+    assert!(
+        e.contains("fix: set stp = true on switches s2, s1 (the kernel's spanning tree then blocks one port), or remove one of these links"),
+        "{e}"
+    );
+    // With STP on both, the loop is the spanning tree's to break.
+    let p = ok(&text
+        .replace(
+            "s1 = { kind = \"switch\" }",
+            "s1 = { kind = \"switch\", stp = true }",
+        )
+        .replace(
+            "s2 = { kind = \"switch\" }",
+            "s2 = { kind = \"switch\", stp = true }",
+        ));
+    assert!(p.node("s1").unwrap().stp && p.node("s2").unwrap().stp);
+    assert_eq!(p.segments.len(), 1);
+    // STP on one of the two is not enough: the fix names the other.
+    let e = lab(&text.replace(
+        "s1 = { kind = \"switch\" }",
+        "s1 = { kind = \"switch\", stp = true }",
+    ))
+    .unwrap_err();
+    assert!(e.contains("fix: set stp = true on switch s2 ("), "{e}");
+}
+
+#[test]
+fn err_triangle_of_switches_is_a_loop_at_the_closing_link() {
+    let text = "[nodes]\ns1 = { kind = \"switch\" }\ns2 = { kind = \"switch\" }\n\
+                s3 = { kind = \"switch\" }\ns4 = { kind = \"switch\" }\n\
+                [[links]]\nendpoints = [\"s1\", \"s2\"]\n[[links]]\nendpoints = [\"s2\", \"s3\"]\n\
+                [[links]]\nendpoints = [\"s3\", \"s4\"]\n[[links]]\nendpoints = [\"s3\", \"s1\"]\n";
+    let e = err_at(text, 13, 13, "closes a loop of switches s3, s2, s1");
+    assert!(e.contains("lines 7, 9, 13"), "{e}");
+    assert!(!e.contains("s4"), "{e}");
+    assert_eq!(
+        e.lines().filter(|l| l.starts_with("t.toml")).count(),
+        1,
+        "{e}"
+    );
+    ok(&text.replace("kind = \"switch\" }", "kind = \"switch\", stp = true }"));
+}
+
+#[test]
+fn hosts_and_routers_twice_on_a_switch_are_no_loop() {
+    let p = ok(
+        "[nodes]\ns1 = { kind = \"switch\" }\ns2 = { kind = \"switch\" }\n\
+                h = {}\nr = { kind = \"router\" }\n\
+                [[links]]\nendpoints = [\"h\", \"s1\"]\n[[links]]\nendpoints = [\"h\", \"s1\"]\n\
+                [[links]]\nendpoints = [\"r\", \"s1\"]\n[[links]]\nendpoints = [\"r\", \"s2\"]\n\
+                [[links]]\nendpoints = [\"s1\", \"s2\"]\n",
+    );
+    assert_eq!(p.segments.len(), 1);
+}
+
+#[test]
+fn err_switch_with_more_ports_than_a_bridge_has() {
+    let star = |n: usize| {
+        let mut t =
+            String::from("[lab]\npool = \"10.0.0.0/8\"\n[nodes]\ns = { kind = \"switch\" }\n");
+        for i in 0..n {
+            t.push_str(&format!("h{i} = {{}}\n"));
+        }
+        for i in 0..n {
+            t.push_str(&format!("[[links]]\nendpoints = [\"h{i}\", \"s\"]\n"));
+        }
+        t
+    };
+    ok(&star(1023));
+    // Header 4 lines + 1024 nodes; link k (from 0) has its endpoints on line 1029 + 2k + 1.
+    let e = err_at(
+        &star(1024),
+        1029 + 2 * 1023 + 1,
+        23,
+        "switch s gets its port 1024 here: a Linux bridge has at most 1023",
+    );
+    assert!(
+        e.contains("fix: split it into several switches joined by links (e.g. a tree of switches: `nsnet gen tree`)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn err_mtu_above_65535_and_below_1280_with_ipv6() {
+    let pair = "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n";
+    let e = err_at(
+        &format!("{pair}mtu = 70000\n"),
+        6,
+        7,
+        "MTU 70000 is above 65535",
+    );
+    assert!(e.contains("fix: use at most 65535"), "{e}");
+    assert_eq!(
+        ok(&format!("{pair}mtu = 65535\n")).links[0].mtu,
+        Some(65535)
+    );
+    // IPv4 only: a small MTU is fine.
+    ok(&format!("{pair}mtu = 1000\n"));
+    // Dual-stack lab, an IPv6 subnet, an IPv6 address: each needs 1280.
+    let e = err_at(
+        &format!("[lab]\npool6 = \"fd00::/48\"\n{pair}mtu = 1000\n"),
+        8,
+        7,
+        "IPv6 needs an MTU of at least 1280",
+    );
+    assert!(e.contains("fix: raise the MTU to 1280 or more"), "{e}");
+    err_at(
+        &format!("{pair}subnet = \"fd00:1::/64\"\nmtu = 1279\n"),
+        7,
+        7,
+        "IPv6 needs an MTU of at least 1280",
+    );
+    err_at(
+        &format!("{pair}addresses = [\"fd00:1::1/64\", \"fd00:1::2/64\"]\nmtu = 576\n"),
+        7,
+        7,
+        "IPv6 needs an MTU of at least 1280",
+    );
+    ok(&format!("[lab]\npool6 = \"fd00::/48\"\n{pair}mtu = 1280\n"));
+    // A switch port of a segment with IPv6 carries it too.
+    err_at(
+        "[lab]\npool6 = \"fd00::/48\"\n[nodes]\ns={kind=\"switch\"}\na={}\nb={}\n\
+         [[links]]\nendpoints=[\"a\",\"s\"]\n[[links]]\nendpoints=[\"b\",\"s\"]\nmtu = 1200\n",
+        11,
+        7,
+        "IPv6 needs an MTU of at least 1280",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading lab files: only regular files, at most 4 MiB, read with that bound.
+
+fn load_err(path: &Path) -> String {
+    Lab::load(path).expect_err("expected an error").to_string()
+}
+
+#[test]
+fn err_lab_file_not_regular_or_too_large() {
+    let e = load_err(Path::new("/dev/zero"));
+    assert!(
+        e.starts_with("/dev/zero: not a regular file (a device, FIFO or socket)"),
+        "{e}"
+    );
+    assert!(e.contains("fix: give the path of a lab file"), "{e}");
+    let s = Scratch::new("load");
+    let e = load_err(&s.0);
+    assert!(e.contains(": not a regular file (a directory)"), "{e}");
+    if std::process::Command::new("mkfifo")
+        .arg(s.0.join("fifo.toml"))
+        .status()
+        .is_ok_and(|st| st.success())
+    {
+        // Opening a FIFO would block until a writer comes: refused before it is opened.
+        let e = load_err(&s.0.join("fifo.toml"));
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+    let big = s.0.join("big.toml");
+    let mut text = String::from("[nodes]\na = {}\n");
+    text.push_str(&"#".repeat((4 << 20) + 1 - text.len() - 1));
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    let e = load_err(&big);
+    assert!(
+        e.contains("big.toml: is 4194305 bytes; a lab file is at most 4 MiB"),
+        "{e}"
+    );
+    // Exactly 4 MiB is fine, and so is a symlink to a lab file.
+    text.truncate(text.len() - 2);
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    assert_eq!(Lab::load(&big).unwrap().nodes.len(), 1);
+    let link = s.0.join("link.toml");
+    std::os::unix::fs::symlink(&big, &link).unwrap();
+    assert_eq!(Lab::load(&link).unwrap().name, "link");
+    let e = load_err(&s.0.join("missing.toml"));
+    assert!(e.contains("cannot read the lab file: No such file"), "{e}");
+}
+
+#[test]
+fn a_given_name_replaces_the_stem_and_is_checked_alike() {
+    let text = "[nodes]\na = {}\n";
+    let named = |stem: &str, name: Option<&str>| {
+        Lab::from_toml_named(text, "My_Lab.toml", Some(stem), None, name)
+            .map(|l| l.name)
+            .map_err(|e| e.to_string())
+    };
+    // The stem is not a lab name: an error without a name, none with one.
+    let e = named("My_Lab", None).unwrap_err();
+    assert!(
+        e.contains("the file name `My_Lab` is not a valid lab name"),
+        "{e}"
+    );
+    assert_eq!(named("My_Lab", Some("ok")).unwrap(), "ok");
+    // The given name follows the same rule.
+    let e = named("t", Some("Bad_Name")).unwrap_err();
+    assert!(
+        e.starts_with(
+            "My_Lab.toml: the lab name given, `Bad_Name`, must start with a lowercase letter"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("fix: use 1-12 characters of a-z, 0-9 and -"),
+        "{e}"
+    );
+    assert!(named("t", Some("much-too-long-name")).is_err());
+    // It wins over [lab] name, which is still checked (it is the file's).
+    let with = |lab_name: &str| {
+        Lab::from_toml_named(
+            &format!("[lab]\nname = \"{lab_name}\"\n{text}"),
+            "t.toml",
+            Some("t"),
+            None,
+            Some("given"),
+        )
+        .map(|l| l.name)
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(with("x").unwrap(), "given");
+    assert!(with("X").unwrap_err().contains("t.toml:2:8: lab name `X`"));
+    // From disk.
+    let s = Scratch::new("named");
+    let f = s.0.join("My_Lab.toml");
+    std::fs::write(&f, text).unwrap();
+    assert!(Lab::load(&f).is_err());
+    assert_eq!(Lab::load_named(&f, Some("ok")).unwrap().name, "ok");
+}
+
+#[test]
+fn an_address_may_have_another_prefix_than_its_segment() {
+    // Given explicitly, an address keeps its own prefix length inside the segment's subnet.
+    let p = ok(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\nsubnet=\"10.0.1.0/24\"\naddresses=[\"10.0.1.4/24\",\"10.0.1.5/25\"]\n",
+    );
+    assert_eq!(
+        p.node("b").unwrap().interfaces[0].addrs[0].to_string(),
+        "10.0.1.5/25"
+    );
+    assert_eq!(p.segments[0].subnet4.unwrap().to_string(), "10.0.1.0/24");
+    // With no subnet given, the widest network the addresses imply is the segment's.
+    let p = ok(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\naddresses=[\"10.0.1.4/24\",\"10.0.1.5/23\"]\n",
+    );
+    assert_eq!(p.segments[0].subnet4.unwrap().to_string(), "10.0.0.0/23");
+    // Really outside: the address is printed, not its network.
+    err_at(
+        "[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\nsubnet=\"10.1.0.0/24\"\naddresses=[\"10.1.0.1/24\",\"10.2.0.2/24\"]\n",
+        7,
+        26,
+        "address 10.2.0.2/24 is outside its segment's subnet 10.1.0.0/24",
+    );
+}
+
+#[test]
+fn private_dirs_nest_but_are_not_listed_twice() {
+    let p = ok("[nodes]\na = { private = [\"/var/www\", \"/var/www/html\", \"/etc/frr/\"], files = { \"/var/www/html/index.html\" = \"lab.rs\" } }\n");
+    let private: Vec<&str> = p
+        .node("a")
+        .unwrap()
+        .private
+        .iter()
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(private, ["/var/www", "/var/www/html", "/etc/frr"]);
+    let e = err_at(
+        "[nodes]\na = { private = [\"/var/www\", \"/etc\", \"/var//www/\"] }\n",
+        2,
+        38,
+        "private directory /var/www is listed twice (also at line 2:18)",
+    );
+    assert!(e.contains("fix: list it once"), "{e}");
+    // Not absolute: still an error.
+    err_at(
+        "[nodes]\na = { private = [\"var/www\"] }\n",
+        2,
+        18,
+        "must be an absolute path",
+    );
+}
+
+#[test]
+fn node_software_keys() {
+    let s = Scratch::new("software");
+    std::fs::create_dir_all(s.0.join("tree/etc")).unwrap();
+    std::fs::write(s.0.join("img.tar"), b"").unwrap();
+    let dir = s.0.display();
+    let p = ok(&format!(
+        r#"[lab]
+cpu = 0.5
+memory = "256M"
+
+[nodes]
+a = {{ root = "overlay", services = ["frr", "bind9.service"], pids = 64 }}
+b = {{ root = "{dir}/img.tar", cpu = 0.1 }}
+c = {{ root = "{dir}", tree = "{dir}/tree" }}
+d = {{ tree = "{dir}/tree", private = ["/var/www", {{ path = "/var/cache/bind", mode = "0775", owner = "root", group = "bind" }}] }}
+e = {{}}
+"#
+    ));
+    let n = |name: &str| p.node(name).unwrap().clone();
+    assert_eq!(n("a").root, Root::Overlay);
+    assert_eq!(n("a").services, ["frr", "bind9"]);
+    assert_eq!(
+        n("a").limits,
+        Limits {
+            millicpu: Some(500),
+            memory: Some(256 << 20),
+            pids: Some(64)
+        }
+    );
+    let canon = std::fs::canonicalize(&s.0).unwrap();
+    assert_eq!(n("b").root, Root::Image(canon.join("img.tar")));
+    assert_eq!(n("b").limits.millicpu, Some(100));
+    assert_eq!(n("c").root, Root::Dir(canon.clone()));
+    assert_eq!(n("c").tree, Some(canon.join("tree")));
+    // A tree over the host's own root makes it a copy-on-write overlay of it.
+    assert_eq!(n("d").root, Root::Overlay);
+    assert_eq!(n("d").private[1].mode, Some(0o775));
+    assert_eq!(n("d").private[1].group.as_deref(), Some("bind"));
+    assert_eq!(n("e").root, Root::Host);
+    assert!(nsnet_lab::render::text(&p).contains("service frr"));
+
+    err_at(
+        "[nodes]\na = { root = \"nowhere\" }\n",
+        2,
+        14,
+        "root `nowhere` is neither",
+    );
+    err_at("[nodes]\na = { cpu = 0 }\n", 2, 13, "cpu 0 is out of range");
+    err_at(
+        "[nodes]\na = { pids = 2 }\n",
+        2,
+        14,
+        "pids 2 is out of range",
+    );
+    err_at(
+        "[nodes]\na = { services = [\"a b\"] }\n",
+        2,
+        19,
+        "is not a service name",
+    );
+    err_at(
+        "[nodes]\na = { private = [{ path = \"/x\", mode = \"999\" }] }\n",
+        2,
+        18,
+        "a mode is octal",
+    );
+    err_at(
+        "[nodes]\ns = { kind = \"switch\", root = \"overlay\" }\n",
+        2,
+        31,
+        "runs no software",
+    );
 }

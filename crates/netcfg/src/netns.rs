@@ -5,7 +5,7 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use crate::{sys, NetError};
+use crate::{sys, NetError, Op};
 
 /// An open network namespace (`/proc/<pid>/ns/net`, `/run/netns/<name>` …); the netns
 /// stays alive as long as this handle does.
@@ -15,8 +15,10 @@ pub struct Netns(OwnedFd);
 impl Netns {
     /// Open the namespace file at `path`.
     pub fn open(path: &Path) -> Result<Netns, NetError> {
-        let file = File::open(path)
-            .map_err(|e| NetError::io(format!("opening netns {}", path.display()), e))?;
+        let file = File::open(path).map_err(|e| {
+            let path = path.to_path_buf();
+            NetError::io(Op::OpenNetns { path }, e)
+        })?;
         Ok(Netns(OwnedFd::from(file)))
     }
 
@@ -35,7 +37,7 @@ impl Netns {
         .join()
         .unwrap_or_else(|_| {
             Err(NetError::io(
-                "creating network namespace",
+                Op::CreateNetns,
                 std::io::Error::other("helper thread panicked"),
             ))
         })

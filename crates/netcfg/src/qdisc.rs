@@ -1,32 +1,43 @@
 //! Queueing disciplines (what `tc qdisc` does): a token bucket (tbf) for rate limits and
-//! netem for delay, jitter and loss. netlink-packet-route has no encoder for their options,
-//! so they are written here by hand, in the layout iproute2 6.1 sends (the tests compare
-//! against its bytes), and the kernel's dump is decoded here too.
+//! netem for delay, jitter and loss, and the impairments they amount to read back per
+//! interface. The messages are netlink-packet-route's `TcMessage`; the options of tbf and
+//! netem, which it cannot encode, are written by the hand encoder in the layout iproute2
+//! 6.1 sends (the tests compare against its bytes) and decoded here too.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
-use crate::raw::{self, Msg, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, NLM_F_REQUEST};
-use crate::{NetError, RtSocket};
+use netlink_packet_core::{
+    parse_string, parse_u32, parse_u64, DefaultNla, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::tc::{TcAttribute, TcHandle, TcHeader, TcMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 
-pub const RTM_NEWQDISC: u16 = 36;
-pub const RTM_DELQDISC: u16 = 37;
-pub const RTM_GETQDISC: u16 = 38;
+use crate::netlink::{Request, Rtnetlink, Socket};
+use crate::rtnl::{emit_rtnl, RTM_NEWQDISC};
+use crate::wire::{attrs, Writer};
+use crate::{NetError, Op};
 
 // linux/rtnetlink.h, linux/pkt_sched.h.
-pub const TCA_KIND: u16 = 1;
-pub const TCA_OPTIONS: u16 = 2;
-pub const TC_H_ROOT: u32 = 0xffff_ffff;
-pub const TCA_TBF_PARMS: u16 = 1;
-pub const TCA_TBF_RTAB: u16 = 2;
-pub const TCA_TBF_RATE64: u16 = 4;
-pub const TCA_TBF_BURST: u16 = 6;
-pub const TCA_NETEM_LATENCY64: u16 = 10;
-pub const TCA_NETEM_JITTER64: u16 = 11;
-pub const TC_LINKLAYER_ETHERNET: u8 = 1;
+const TCA_KIND: u16 = 1;
+const TCA_OPTIONS: u16 = 2;
+const TC_H_ROOT: u32 = 0xffff_ffff;
+const TCA_TBF_PARMS: u16 = 1;
+const TCA_TBF_RTAB: u16 = 2;
+const TCA_TBF_RATE64: u16 = 4;
+const TCA_TBF_BURST: u16 = 6;
+const TCA_NETEM_LATENCY64: u16 = 10;
+const TCA_NETEM_JITTER64: u16 = 11;
+const TC_LINKLAYER_ETHERNET: u8 = 1;
+/// struct tcmsg.
+const TCMSG_LEN: usize = 20;
+/// struct tc_netem_qopt: latency, limit, loss, gap, duplicate, jitter.
+const NETEM_QOPT_LEN: usize = 24;
 
 /// The handle of netem when a tbf hangs below it (1:), and the tbf's (10:).
-pub const NETEM_HANDLE: u32 = 0x0001_0000;
-pub const TBF_CHILD_HANDLE: u32 = 0x0010_0000;
+const NETEM_HANDLE: u32 = 0x0001_0000;
+const TBF_CHILD_HANDLE: u32 = 0x0010_0000;
 
 /// Packet scheduler ticks per microsecond: the kernel's PSCHED_SHIFT is 6, a tick is 64 ns
 /// (/proc/net/psched: 000003e8 00000040 → 1000/64).
@@ -38,36 +49,39 @@ const RTAB_MTU: u32 = 2047;
 /// `latency_us` worth of packets at that rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tbf {
+    /// Bits per second.
     pub rate: u64,
+    /// Bucket size, bytes.
     pub burst: u32,
+    /// How long a packet may wait in the queue, microseconds.
     pub latency_us: u32,
 }
 
 /// netem: a delay (± jitter), microseconds, and a loss probability in millionths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Netem {
+    /// One-way delay, microseconds.
     pub delay_us: u32,
+    /// Random variation of the delay (±), microseconds.
     pub jitter_us: u32,
+    /// Loss probability, millionths.
     pub loss_ppm: u32,
     /// Packets queued at most (tc's default: 1000).
     pub limit: u32,
 }
 
-/// A qdisc as the kernel dumps it, with the options nsnet sets decoded.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct QdiscInfo {
-    pub ifindex: u32,
-    /// The interface's name, when known in the socket's netns.
-    pub ifname: Option<String>,
-    pub handle: u32,
-    pub parent: u32,
-    pub kind: String,
-    /// tbf: bits per second.
+/// What an interface's qdiscs do to its traffic, read back from the kernel: a root tbf (or
+/// one below a root netem) gives the rate, a root netem the rest. Zero delays, jitters and
+/// losses read as none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Impairment {
+    /// Bits per second.
     pub rate: Option<u64>,
-    /// netem: microseconds.
+    /// One-way delay, microseconds.
     pub delay_us: Option<u32>,
+    /// Random variation of the delay, microseconds.
     pub jitter_us: Option<u32>,
-    /// netem: millionths.
+    /// Loss probability, millionths.
     pub loss_ppm: Option<u32>,
 }
 
@@ -78,201 +92,292 @@ fn xmittime(rate: u64, size: u32) -> u32 {
     (us as f64 * TICKS_PER_US) as u32
 }
 
-/// struct tc_ratespec for `rate` bytes/s (saturated at u32, the rest goes in RATE64).
-fn ratespec(out: &mut Vec<u8>, cell_log: u8, rate: u32) {
-    out.extend_from_slice(&[cell_log, TC_LINKLAYER_ETHERNET]);
-    out.extend_from_slice(&0u16.to_ne_bytes()); // overhead
-    out.extend_from_slice(&(-1i16).to_ne_bytes()); // cell_align
-    out.extend_from_slice(&0u16.to_ne_bytes()); // mpu
-    out.extend_from_slice(&rate.to_ne_bytes());
-}
-
-/// RTM_NEWQDISC of a tbf, as `tc qdisc add dev D root tbf rate R burst B latency L`.
-pub fn new_tbf(
-    buf: &mut Vec<u8>,
-    seq: u32,
-    flags: u16,
-    ifindex: u32,
-    parent: u32,
-    handle: u32,
-    t: &Tbf,
-) {
-    let rate64 = t.rate / 8;
-    let rate32 = u32::try_from(rate64).unwrap_or(u32::MAX);
-    // The rate table: one slot per 8 bytes (cell_log 3) up to the default MTU.
-    let mut cell_log = 0u8;
-    while (RTAB_MTU >> cell_log) > 255 {
-        cell_log += 1;
-    }
-    let limit =
-        (rate64 as f64 * t.latency_us as f64 / 1e6 + t.burst as f64).min(u32::MAX as f64) as u32;
-    let mut parms = Vec::with_capacity(36);
-    ratespec(&mut parms, cell_log, rate32);
-    parms.extend_from_slice(&[0; 12]); // peakrate: none
-    parms.extend_from_slice(&limit.to_ne_bytes());
-    parms.extend_from_slice(&xmittime(rate32 as u64, t.burst).to_ne_bytes()); // buffer, ticks
-    parms.extend_from_slice(&0u32.to_ne_bytes()); // mtu
-    let mut rtab = Vec::with_capacity(1024);
-    for i in 0..256u32 {
-        rtab.extend_from_slice(&xmittime(rate32 as u64, (i + 1) << cell_log).to_ne_bytes());
-    }
-    let mut m = Msg::begin(buf, RTM_NEWQDISC, flags, seq);
-    m.tcmsg(ifindex, handle, parent);
-    m.attr_str(TCA_KIND, "tbf");
-    let opts = m.nest_begin(TCA_OPTIONS);
-    m.attr(TCA_TBF_PARMS, &parms);
-    m.attr_u32(TCA_TBF_BURST, t.burst);
-    if rate64 > u32::MAX as u64 {
-        m.attr(TCA_TBF_RATE64, &rate64.to_ne_bytes());
-    }
-    m.attr(TCA_TBF_RTAB, &rtab);
-    m.nest_end(opts);
-    m.finish();
-}
-
-/// RTM_NEWQDISC of a netem, as `tc qdisc add dev D root netem delay X Y loss Z%`.
-/// TCA_OPTIONS is not nested: it starts with struct tc_netem_qopt, attributes follow.
-pub fn new_netem(
-    buf: &mut Vec<u8>,
-    seq: u32,
-    flags: u16,
-    ifindex: u32,
-    parent: u32,
-    handle: u32,
-    n: &Netem,
-) {
-    let ticks = |us: u32| (us as f64 * TICKS_PER_US) as u32;
-    let loss = (n.loss_ppm as f64 / 1e6 * u32::MAX as f64).round() as u32;
-    let mut opts = Vec::with_capacity(48);
-    for v in [ticks(n.delay_us), n.limit, loss, 0, 0, ticks(n.jitter_us)] {
-        // latency, limit, loss, gap, duplicate, jitter
-        opts.extend_from_slice(&v.to_ne_bytes());
-    }
-    // Times past u32 nanoseconds also go as 64-bit nanoseconds, as tc does.
-    for (ty, us) in [
-        (TCA_NETEM_LATENCY64, n.delay_us),
-        (TCA_NETEM_JITTER64, n.jitter_us),
-    ] {
-        let ns = us as u64 * 1000;
-        if ns >= u32::MAX as u64 {
-            opts.extend_from_slice(&12u16.to_ne_bytes());
-            opts.extend_from_slice(&ty.to_ne_bytes());
-            opts.extend_from_slice(&ns.to_ne_bytes());
-        }
-    }
-    let mut m = Msg::begin(buf, RTM_NEWQDISC, flags, seq);
-    m.tcmsg(ifindex, handle, parent);
-    m.attr_str(TCA_KIND, "netem");
-    m.attr(TCA_OPTIONS, &opts);
-    m.finish();
-}
-
-/// RTM_DELQDISC of the root qdisc (`tc qdisc del dev D root`).
-pub fn del_root(buf: &mut Vec<u8>, seq: u32, flags: u16, ifindex: u32) {
-    let mut m = Msg::begin(buf, RTM_DELQDISC, flags, seq);
-    m.tcmsg(ifindex, 0, TC_H_ROOT);
-    m.finish();
-}
-
-/// A dump of every qdisc of the netns.
-pub fn dump(buf: &mut Vec<u8>, seq: u32) {
-    let mut m = Msg::begin(buf, RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP, seq);
-    m.tcmsg(0, 0, 0);
-    m.finish();
-}
-
-/// The attributes in `b`: (type without flag bits, payload).
-fn attrs(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    std::iter::from_fn(move || {
-        if b.len() < 4 {
-            return None;
-        }
-        let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
-        let ty = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff;
-        if len < 4 || len > b.len() {
-            return None;
-        }
-        let data = &b[4..len];
-        b = &b[((len + 3) & !3).min(b.len())..];
-        Some((ty, data))
-    })
-}
-
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    parse_u32(b.get(at..at + 4)?).ok()
 }
 
-fn u64_of(b: &[u8]) -> Option<u64> {
-    Some(u64::from_ne_bytes(b.get(0..8)?.try_into().ok()?))
+impl Tbf {
+    /// TCA_OPTIONS of a tbf (nested): parameters, burst, a 64-bit rate when it does not fit
+    /// 32 bits, and the rate table.
+    fn emit_options(&self, out: &mut Vec<u8>) {
+        let rate64 = self.rate / 8;
+        let rate32 = u32::try_from(rate64).unwrap_or(u32::MAX);
+        // The rate table: one slot per 8 bytes (cell_log 3) up to the default MTU.
+        let mut cell_log = 0u8;
+        while (RTAB_MTU >> cell_log) > 255 {
+            cell_log += 1;
+        }
+        let limit = (rate64 as f64 * self.latency_us as f64 / 1e6 + self.burst as f64)
+            .min(u32::MAX as f64) as u32;
+        let mut parms = Vec::with_capacity(36);
+        // struct tc_ratespec: cell_log, linklayer, overhead, cell_align, mpu, rate (bytes/s,
+        // saturated at u32: the rest goes in RATE64).
+        parms.extend_from_slice(&[cell_log, TC_LINKLAYER_ETHERNET]);
+        parms.extend_from_slice(&0u16.to_ne_bytes());
+        parms.extend_from_slice(&(-1i16).to_ne_bytes());
+        parms.extend_from_slice(&0u16.to_ne_bytes());
+        parms.extend_from_slice(&rate32.to_ne_bytes());
+        parms.extend_from_slice(&[0; 12]); // peakrate: none
+        parms.extend_from_slice(&limit.to_ne_bytes());
+        parms.extend_from_slice(&xmittime(rate32 as u64, self.burst).to_ne_bytes()); // buffer, ticks
+        parms.extend_from_slice(&0u32.to_ne_bytes()); // mtu
+        let mut rtab = Vec::with_capacity(1024);
+        for i in 0..256u32 {
+            rtab.extend_from_slice(&xmittime(rate32 as u64, (i + 1) << cell_log).to_ne_bytes());
+        }
+        let mut w = Writer::new(out);
+        w.attr(TCA_TBF_PARMS, &parms);
+        w.attr_u32(TCA_TBF_BURST, self.burst);
+        if rate64 > u32::MAX as u64 {
+            w.attr(TCA_TBF_RATE64, &rate64.to_ne_bytes());
+        }
+        w.attr(TCA_TBF_RTAB, &rtab);
+    }
+
+    /// The rate (bits/s) of a tbf's TCA_OPTIONS.
+    fn parse_rate(options: &[u8]) -> Option<u64> {
+        let mut rate = None;
+        for (ty, v) in attrs(options) {
+            match ty {
+                // tc_tbf_qopt.rate.rate, bytes/s.
+                TCA_TBF_PARMS if rate.is_none() => rate = u32_at(v, 8).map(|r| r as u64 * 8),
+                TCA_TBF_RATE64 => rate = parse_u64(v).ok().map(|r| r * 8),
+                _ => {}
+            }
+        }
+        rate
+    }
+}
+
+impl Netem {
+    /// TCA_OPTIONS of a netem: not nested, struct tc_netem_qopt first, attributes after.
+    fn emit_options(&self, out: &mut Vec<u8>) {
+        let ticks = |us: u32| (us as f64 * TICKS_PER_US) as u32;
+        let loss = (self.loss_ppm as f64 / 1e6 * u32::MAX as f64).round() as u32;
+        let mut w = Writer::new(out);
+        for v in [
+            ticks(self.delay_us),
+            self.limit,
+            loss,
+            0,
+            0,
+            ticks(self.jitter_us),
+        ] {
+            w.bytes(&v.to_ne_bytes());
+        }
+        // Times past u32 nanoseconds also go as 64-bit nanoseconds, as tc does.
+        for (ty, us) in [
+            (TCA_NETEM_LATENCY64, self.delay_us),
+            (TCA_NETEM_JITTER64, self.jitter_us),
+        ] {
+            let ns = us as u64 * 1000;
+            if ns >= u32::MAX as u64 {
+                w.attr(ty, &ns.to_ne_bytes());
+            }
+        }
+    }
+
+    /// A netem's TCA_OPTIONS (the limit is not read back).
+    fn parse_options(options: &[u8]) -> Option<Netem> {
+        let us = |ticks: u32| (ticks as f64 / TICKS_PER_US).round() as u32;
+        let mut n = Netem {
+            delay_us: us(u32_at(options, 0)?),
+            limit: u32_at(options, 4)?,
+            loss_ppm: (u32_at(options, 8)? as f64 / u32::MAX as f64 * 1e6).round() as u32,
+            jitter_us: us(u32_at(options, 20)?),
+        };
+        for (ty, v) in attrs(options.get(NETEM_QOPT_LEN..)?) {
+            let v = parse_u64(v)
+                .ok()
+                .map(|ns| (ns / 1000).min(u32::MAX as u64) as u32);
+            match (ty, v) {
+                (TCA_NETEM_LATENCY64, Some(v)) => n.delay_us = v,
+                (TCA_NETEM_JITTER64, Some(v)) => n.jitter_us = v,
+                _ => {}
+            }
+        }
+        Some(n)
+    }
+}
+
+/// A qdisc as the kernel dumps it, with the options nsnet sets decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct QdiscInfo {
+    ifindex: u32,
+    /// The interface's name, when known in the socket's netns.
+    ifname: Option<String>,
+    parent: u32,
+    kind: String,
+    /// tbf: bits per second.
+    rate: Option<u64>,
+    netem: Option<Netem>,
 }
 
 /// One RTM_NEWQDISC payload (tcmsg and attributes).
-pub fn parse(payload: &[u8]) -> Option<QdiscInfo> {
+fn parse_qdisc(payload: &[u8]) -> Option<QdiscInfo> {
+    let h = TcHeader::parse(payload).ok()?;
     let mut q = QdiscInfo {
-        ifindex: u32_at(payload, 4)?,
-        handle: u32_at(payload, 8)?,
-        parent: u32_at(payload, 12)?,
+        ifindex: u32::try_from(h.index).ok()?,
+        parent: h.parent.into(),
         ..QdiscInfo::default()
     };
     let mut options: &[u8] = &[];
-    for (ty, data) in attrs(payload.get(20..)?) {
+    for (ty, v) in attrs(payload.get(TCMSG_LEN..)?) {
         match ty {
-            TCA_KIND => {
-                q.kind = String::from_utf8_lossy(data.split(|&c| c == 0).next()?).into_owned()
-            }
-            TCA_OPTIONS => options = data,
+            TCA_KIND => q.kind = parse_string(v).ok()?,
+            TCA_OPTIONS => options = v,
             _ => {}
         }
     }
     match q.kind.as_str() {
-        "tbf" => {
-            for (ty, data) in attrs(options) {
-                match ty {
-                    // tc_tbf_qopt.rate.rate, bytes/s.
-                    TCA_TBF_PARMS if q.rate.is_none() => {
-                        q.rate = u32_at(data, 8).map(|r| r as u64 * 8)
-                    }
-                    TCA_TBF_RATE64 => q.rate = u64_of(data).map(|r| r * 8),
-                    _ => {}
-                }
-            }
-        }
-        "netem" if options.len() >= 24 => {
-            let us = |ticks: u32| (ticks as f64 / TICKS_PER_US).round() as u32;
-            let (lat, loss, jit) = (
-                u32_at(options, 0)?,
-                u32_at(options, 8)?,
-                u32_at(options, 20)?,
-            );
-            q.delay_us = Some(us(lat));
-            q.jitter_us = Some(us(jit));
-            q.loss_ppm = Some((loss as f64 / u32::MAX as f64 * 1e6).round() as u32);
-            for (ty, data) in attrs(&options[24..]) {
-                let v = u64_of(data).map(|ns| (ns / 1000).min(u32::MAX as u64) as u32);
-                match ty {
-                    TCA_NETEM_LATENCY64 => q.delay_us = v.or(q.delay_us),
-                    TCA_NETEM_JITTER64 => q.jitter_us = v.or(q.jitter_us),
-                    _ => {}
-                }
-            }
-        }
+        "tbf" => q.rate = Tbf::parse_rate(options),
+        "netem" if options.len() >= NETEM_QOPT_LEN => q.netem = Netem::parse_options(options),
         _ => {}
     }
     Some(q)
 }
 
-/// Flags of a request that adds a qdisc or replaces the one in its place (`tc qdisc replace`).
-const REPLACE_FLAGS: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+/// What a set of qdiscs does, per interface: a root tbf or netem, and a tbf below netem.
+fn impairments_of(qs: Vec<QdiscInfo>) -> HashMap<String, Impairment> {
+    let mut out: HashMap<String, Impairment> = HashMap::new();
+    for q in qs {
+        let Some(name) = q.ifname else { continue };
+        let imp = out.entry(name).or_default();
+        match (q.kind.as_str(), q.netem) {
+            ("tbf", _) if q.parent == TC_H_ROOT || q.parent == NETEM_HANDLE | 1 => {
+                imp.rate = q.rate
+            }
+            ("netem", Some(n)) if q.parent == TC_H_ROOT => {
+                imp.delay_us = Some(n.delay_us).filter(|&d| d > 0);
+                imp.jitter_us = Some(n.jitter_us).filter(|&j| j > 0);
+                imp.loss_ppm = Some(n.loss_ppm).filter(|&l| l > 0);
+            }
+            _ => {}
+        }
+    }
+    out
+}
 
-impl RtSocket {
+/// The options of the qdisc a request sets.
+#[derive(Clone, Copy)]
+enum Options<'a> {
+    Tbf(&'a Tbf),
+    Netem(&'a Netem),
+}
+
+/// Flags of a request that adds a qdisc or replaces the one in its place (`tc qdisc replace`).
+const REPLACE: u16 = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+
+/// RTM_NEWQDISC of a tbf or netem, as `tc qdisc replace dev D (root|parent P) [handle H] …`.
+struct SetQdisc<'a> {
+    ifname: &'a str,
+    index: u32,
+    parent: u32,
+    handle: u32,
+    options: Options<'a>,
+    flags: u16,
+}
+
+impl Request for SetQdisc<'_> {
+    fn op(&self) -> Op {
+        let ifname = self.ifname.into();
+        match self.options {
+            Options::Tbf(_) if self.parent != TC_H_ROOT => Op::SetTbfBelowNetem { ifname },
+            Options::Tbf(t) => Op::SetTbf {
+                ifname,
+                rate: t.rate,
+            },
+            Options::Netem(_) => Op::SetNetem { ifname },
+        }
+    }
+
+    fn emit(&self, buf: &mut Vec<u8>, seq: u32) {
+        let mut opts = Vec::new();
+        let kind = match self.options {
+            Options::Tbf(t) => {
+                t.emit_options(&mut opts);
+                "tbf"
+            }
+            Options::Netem(n) => {
+                n.emit_options(&mut opts);
+                "netem"
+            }
+        };
+        let mut m = TcMessage::default();
+        m.header = tcmsg(self.index, self.handle, self.parent);
+        m.attributes = vec![
+            TcAttribute::Kind(kind.into()),
+            TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, opts)),
+        ];
+        let msg = RouteNetlinkMessage::NewQueueDiscipline(m);
+        emit_rtnl(buf, seq, self.flags, msg);
+    }
+}
+
+fn tcmsg(index: u32, handle: u32, parent: u32) -> TcHeader {
+    TcHeader {
+        index: index as i32,
+        handle: TcHandle::from(handle),
+        parent: TcHandle::from(parent),
+        ..TcHeader::default()
+    }
+}
+
+/// RTM_DELQDISC of the root qdisc (`tc qdisc del dev D root`).
+struct DelRoot<'a> {
+    ifname: &'a str,
+    index: u32,
+}
+
+impl Request for DelRoot<'_> {
+    fn op(&self) -> Op {
+        Op::DelRootQdisc {
+            ifname: self.ifname.into(),
+        }
+    }
+
+    fn emit(&self, buf: &mut Vec<u8>, seq: u32) {
+        let mut m = TcMessage::default();
+        m.header = tcmsg(self.index, 0, TC_H_ROOT);
+        emit_rtnl(
+            buf,
+            seq,
+            NLM_F_REQUEST,
+            RouteNetlinkMessage::DelQueueDiscipline(m),
+        );
+    }
+}
+
+/// A dump of every qdisc of the netns.
+struct DumpQdiscs;
+
+impl Request for DumpQdiscs {
+    fn op(&self) -> Op {
+        Op::ListQdiscs
+    }
+
+    fn emit(&self, buf: &mut Vec<u8>, seq: u32) {
+        let m = RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default());
+        emit_rtnl(buf, seq, NLM_F_REQUEST | NLM_F_DUMP, m);
+    }
+}
+
+impl Socket<Rtnetlink> {
+    fn set_qdisc(&mut self, mut req: SetQdisc<'_>) -> Result<(), NetError> {
+        req.index = self.resolve(req.ifname, || req.op())?;
+        self.one(|q| q.push(&req))
+    }
+
     /// Make a tbf the root qdisc of `ifname` (replacing whatever was there).
     pub fn set_qdisc_tbf(&mut self, ifname: &str, t: &Tbf) -> Result<(), NetError> {
-        let op = || format!("setting a tbf qdisc (rate {}bit/s) on {ifname}", t.rate);
-        let index = self.link_index_for(ifname, op)?;
-        self.execute(
-            |buf, seq| new_tbf(buf, seq, REPLACE_FLAGS, index, TC_H_ROOT, 0, t),
-            op,
-        )
+        self.set_qdisc(SetQdisc {
+            ifname,
+            index: 0,
+            parent: TC_H_ROOT,
+            handle: 0,
+            options: Options::Tbf(t),
+            flags: REPLACE,
+        })
     }
 
     /// Make a netem the root qdisc of `ifname`, with a tbf below it when `rate` is given.
@@ -283,29 +388,23 @@ impl RtSocket {
         n: &Netem,
         rate: Option<&Tbf>,
     ) -> Result<(), NetError> {
-        let op = || format!("setting a netem qdisc on {ifname}");
-        let index = self.link_index_for(ifname, op)?;
-        let handle = if rate.is_some() { NETEM_HANDLE } else { 0 };
-        self.execute(
-            |buf, seq| new_netem(buf, seq, REPLACE_FLAGS, index, TC_H_ROOT, handle, n),
-            op,
-        )?;
+        self.set_qdisc(SetQdisc {
+            ifname,
+            index: 0,
+            parent: TC_H_ROOT,
+            handle: if rate.is_some() { NETEM_HANDLE } else { 0 },
+            options: Options::Netem(n),
+            flags: REPLACE,
+        })?;
         if let Some(t) = rate {
-            let op = || format!("setting a tbf qdisc below netem on {ifname}");
-            self.execute(
-                |buf, seq| {
-                    new_tbf(
-                        buf,
-                        seq,
-                        REPLACE_FLAGS,
-                        index,
-                        NETEM_HANDLE | 1,
-                        TBF_CHILD_HANDLE,
-                        t,
-                    )
-                },
-                op,
-            )?;
+            self.set_qdisc(SetQdisc {
+                ifname,
+                index: 0,
+                parent: NETEM_HANDLE | 1,
+                handle: TBF_CHILD_HANDLE,
+                options: Options::Tbf(t),
+                flags: REPLACE,
+            })?;
         }
         Ok(())
     }
@@ -313,12 +412,9 @@ impl RtSocket {
     /// Remove the root qdisc of `ifname`, back to the device's default. False when there
     /// was none of ours to remove.
     pub fn del_qdisc_root(&mut self, ifname: &str) -> Result<bool, NetError> {
-        let op = || format!("removing the root qdisc of {ifname}");
-        let index = self.link_index_for(ifname, op)?;
-        match self.execute(
-            |buf, seq| del_root(buf, seq, NLM_F_REQUEST | NLM_F_ACK, index),
-            op,
-        ) {
+        let mut req = DelRoot { ifname, index: 0 };
+        req.index = self.resolve(ifname, || req.op())?;
+        match self.one(|q| q.push(&req)) {
             Ok(()) => Ok(true),
             // The default qdisc has handle 0 and cannot be deleted: nothing to do.
             Err(e) if matches!(e.errno(), Some(libc::ENOENT) | Some(libc::EINVAL)) => Ok(false),
@@ -327,23 +423,26 @@ impl RtSocket {
     }
 
     /// Every qdisc of this socket's netns, interfaces named.
-    pub fn qdiscs(&mut self) -> Result<Vec<QdiscInfo>, NetError> {
-        let names: HashMap<u32, String> = self.names()?;
-        let op = "listing qdiscs";
+    pub(crate) fn qdiscs(&mut self) -> Result<Vec<QdiscInfo>, NetError> {
+        let names = self.names()?;
         let mut out = Vec::new();
-        self.dump_with(dump, op, |p| {
-            if let Some(mut q) = parse(p) {
-                q.ifname = names.get(&q.ifindex).cloned();
-                out.push(q);
+        self.query(&DumpQdiscs, |ty, p| {
+            if ty == RTM_NEWQDISC {
+                if let Some(mut q) = parse_qdisc(p) {
+                    q.ifname = names.get(&q.ifindex).cloned();
+                    out.push(q);
+                }
             }
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         })?;
         Ok(out)
     }
-}
 
-/// The flags `tc qdisc add` sends (the tests compare with its bytes).
-pub const ADD_FLAGS: u16 = raw::CREATE_FLAGS;
+    /// The impairments of every interface that has a qdisc, by name.
+    pub fn impairments(&mut self) -> Result<HashMap<String, Impairment>, NetError> {
+        Ok(impairments_of(self.qdiscs()?))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -352,21 +451,23 @@ mod tests {
     //! tc's sequence number 0x6b02dc69. The netem ones the kernel here refused (no netem),
     //! but strace shows what was sent. Values are host (little) endian.
     use super::*;
+    use crate::netlink::testing::{hex, single};
 
     const SEQ: u32 = 0x6b02_dc69;
 
-    fn hex(parts: &[&str]) -> Vec<u8> {
-        let s: String = parts.concat();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    /// The flags `tc qdisc add` sends (REQUEST|EXCL|CREATE, and ACK).
+    const ADD: u16 = crate::rtnl::CREATE;
 
-    fn build(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-        let mut b = Vec::new();
-        f(&mut b);
-        b
+    fn set(index: u32, options: Options<'_>) -> Vec<u8> {
+        let req = SetQdisc {
+            ifname: "va",
+            index,
+            parent: TC_H_ROOT,
+            handle: 0,
+            options,
+            flags: ADD,
+        };
+        single(&req, SEQ)
     }
 
     #[rustfmt::skip]
@@ -478,7 +579,7 @@ mod tests {
             burst: 4096,
             latency_us: 400_000,
         };
-        let ours = build(|b| new_tbf(b, SEQ, ADD_FLAGS, 3, TC_H_ROOT, 0, &t));
+        let ours = set(3, Options::Tbf(&t));
         assert_eq!(ours[..100], TBF_HEAD);
         assert_eq!(ours, hex(TBF_1MBIT));
         let t = Tbf {
@@ -486,8 +587,7 @@ mod tests {
             burst: 100_000,
             latency_us: 50_000,
         };
-        let ours = build(|b| new_tbf(b, SEQ, ADD_FLAGS, 2, TC_H_ROOT, 0, &t));
-        assert_eq!(ours, hex(TBF_40GBIT));
+        assert_eq!(set(2, Options::Tbf(&t)), hex(TBF_40GBIT));
     }
 
     #[test]
@@ -498,40 +598,42 @@ mod tests {
             loss_ppm: 10_000,
             limit: 1000,
         };
-        let ours = build(|b| new_netem(b, SEQ, ADD_FLAGS, 3, TC_H_ROOT, 0, &n));
-        assert_eq!(ours, NETEM);
+        assert_eq!(set(3, Options::Netem(&n)), NETEM);
         let n = Netem {
             delay_us: 100_000,
             jitter_us: 0,
             loss_ppm: 5_000,
             limit: 1000,
         };
-        let ours = build(|b| new_netem(b, SEQ, ADD_FLAGS, 3, TC_H_ROOT, 0, &n));
-        assert_eq!(ours, hex(NETEM_2));
+        assert_eq!(set(3, Options::Netem(&n)), hex(NETEM_2));
     }
 
     #[test]
     fn del_root_matches_tc() {
-        let ours = build(|b| del_root(b, SEQ, NLM_F_REQUEST | NLM_F_ACK, 3));
-        assert_eq!(ours, hex(DEL_ROOT));
+        let req = DelRoot {
+            ifname: "va",
+            index: 3,
+        };
+        assert_eq!(single(&req, SEQ), hex(DEL_ROOT));
     }
 
     #[test]
     fn parses_what_it_sends() {
         // The kernel's dump has the request's layout (tcmsg, TCA_KIND, TCA_OPTIONS).
-        let q = parse(&hex(TBF_1MBIT)[16..]).unwrap();
+        let q = parse_qdisc(&hex(TBF_1MBIT)[16..]).unwrap();
         assert_eq!(
             (q.kind.as_str(), q.ifindex, q.parent),
             ("tbf", 3, TC_H_ROOT)
         );
         assert_eq!(q.rate, Some(1_000_000));
-        let q = parse(&hex(TBF_40GBIT)[16..]).unwrap();
+        let q = parse_qdisc(&hex(TBF_40GBIT)[16..]).unwrap();
         assert_eq!(q.rate, Some(40_000_000_000));
-        let q = parse(&NETEM[16..]).unwrap();
+        let q = parse_qdisc(&NETEM[16..]).unwrap();
         assert_eq!(q.kind, "netem");
+        let n = q.netem.unwrap();
         assert_eq!(
-            (q.delay_us, q.jitter_us, q.loss_ppm),
-            (Some(20_000), Some(5_000), Some(10_000))
+            (n.delay_us, n.jitter_us, n.loss_ppm, n.limit),
+            (20_000, 5_000, 10_000, 1000)
         );
         // Long delays also travel as 64-bit nanoseconds, and are read back from there.
         let n = Netem {
@@ -540,8 +642,43 @@ mod tests {
             loss_ppm: 0,
             limit: 1000,
         };
-        let b = build(|b| new_netem(b, SEQ, ADD_FLAGS, 3, TC_H_ROOT, 0, &n));
+        let b = set(3, Options::Netem(&n));
         assert_eq!(b.len(), 76 + 12);
-        assert_eq!(parse(&b[16..]).unwrap().delay_us, Some(30_000_000));
+        assert_eq!(parse_qdisc(&b[16..]).unwrap().netem, Some(n));
+    }
+
+    #[test]
+    fn impairments_come_from_root_qdiscs_and_a_tbf_below_netem() {
+        let q = |ifname: &str, parent: u32, kind: &str, rate, netem| QdiscInfo {
+            ifindex: 3,
+            ifname: Some(ifname.into()),
+            parent,
+            kind: kind.into(),
+            rate,
+            netem,
+        };
+        let netem = Netem {
+            delay_us: 20_000,
+            jitter_us: 0,
+            loss_ppm: 10_000,
+            limit: 1000,
+        };
+        let imps = impairments_of(vec![
+            q("eth0", TC_H_ROOT, "netem", None, Some(netem)),
+            q("eth0", NETEM_HANDLE | 1, "tbf", Some(1_000_000), None),
+            q("eth1", TC_H_ROOT, "tbf", Some(8_000), None),
+            q("eth2", TC_H_ROOT, "noqueue", None, None),
+            q("eth3", 0x0002_0001, "tbf", Some(5), None),
+        ]);
+        let eth0 = Impairment {
+            rate: Some(1_000_000),
+            delay_us: Some(20_000),
+            jitter_us: None,
+            loss_ppm: Some(10_000),
+        };
+        assert_eq!(imps["eth0"], eth0);
+        assert_eq!(imps["eth1"].rate, Some(8_000));
+        assert_eq!(imps["eth2"], Impairment::default());
+        assert_eq!(imps["eth3"], Impairment::default());
     }
 }

@@ -2,17 +2,23 @@
 //! code executes it and decides nothing. It is plain data: printable, serialisable, comparable.
 
 use crate::cidr::Cidr;
+use crate::firewall::Firewall;
+use crate::impair::Impair;
+use crate::limits::{DEFAULT_LOG_SIZE, DEFAULT_TMPFS_SIZE};
+use crate::values::{FileCopy, Kind, Routing, Sysctl};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+/// Everything about a lab that can be decided without the kernel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// The lab's name: 1-12 chars of [a-z0-9-].
     pub lab: String,
     /// The lab file this plan was made from (absolute), if any.
     pub source: Option<PathBuf>,
+    /// Whether `routes` hold computed routes (see `routes`).
     pub routing: Routing,
     /// True when `pool6` is set: every segment carries IPv6 too. When false, IPv6 is turned
     /// off in every node (no DAD, MLD or router solicitations when links come up).
@@ -26,39 +32,28 @@ pub struct Plan {
     pub links: Vec<LinkPlan>,
     /// L2 segments: a point-to-point link, or switches with all of their links.
     pub segments: Vec<Segment>,
+    /// Bytes a node's log may reach before it is rotated (one older file is kept).
+    #[serde(default = "default_log_size")]
+    pub log_size: u64,
+    /// The lab's checks and scenarios (`nsnet test`).
+    #[serde(default, skip_serializing_if = "crate::checks::Checks::is_empty")]
+    pub checks: crate::checks::Checks,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Host,
-    Router,
-    Switch,
+fn default_log_size() -> u64 {
+    DEFAULT_LOG_SIZE
 }
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // pad, not write_str: tables format kinds in columns of a width.
-        f.pad(match self {
-            Kind::Host => "host",
-            Kind::Router => "router",
-            Kind::Switch => "switch",
-        })
-    }
+fn default_tmpfs_size() -> u64 {
+    DEFAULT_TMPFS_SIZE
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Routing {
-    /// nsnet installs shortest-path routes.
-    Static,
-    /// No computed routes: routing daemons do it (explicit `routes`/`gateway` still apply).
-    None,
-}
-
+/// A node and everything it gets: interfaces, addresses, routes, sysctls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlan {
+    /// 1-15 characters of [a-z0-9-].
     pub name: String,
+    /// Host, router or switch.
     pub kind: Kind,
     /// Start sshd in this node.
     pub ssh: bool,
@@ -67,7 +62,7 @@ pub struct NodePlan {
     /// Files copied into the node's private view.
     pub files: Vec<FileCopy>,
     /// Directories the node gets its own empty, writable copy of (a dir of its /run tmpfs).
-    pub private: Vec<String>,
+    pub private: Vec<crate::values::PrivateDir>,
     /// Sysctls to write inside the node's netns, in order (nsnet's own first, then the lab
     /// file's, so the lab file wins). Keys are dotted: `net.ipv4.ip_forward`.
     pub sysctls: Vec<Sysctl>,
@@ -77,16 +72,62 @@ pub struct NodePlan {
     pub interfaces: Vec<Interface>,
     /// Routes to install, in a stable order (default routes last).
     pub routes: Vec<Route>,
-    /// The lab file's own routes (its `routes` and `gateway`), also in `routes`. They stay
+    /// The lab file's own routes (its `routes` and `gateway`, and an uplink's default
+    /// route), also in `routes`. They stay
     /// in the lab's stored state, which leaves out `routes`: the rest is recomputed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub own_routes: Vec<Route>,
     /// Firewall and NAT rules (an nftables table `inet nsnet`), if the lab file gives any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub firewall: Option<crate::firewall::Firewall>,
+    pub firewall: Option<Firewall>,
+    /// Size limit of the node's own tmpfs (its /run, /tmp, /dev/shm, private dirs, files).
+    #[serde(default = "default_tmpfs_size")]
+    pub tmpfs_size: u64,
+    /// Keep every capability in the node's bounding set (by default the ones labs never
+    /// need are dropped: loading modules, raw I/O, reboot, the clock, ptrace …).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// For a switch: run the kernel's spanning tree on its bridge (allows L2 loops).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stp: bool,
+    /// Its root filesystem.
+    #[serde(default, skip_serializing_if = "crate::values::Root::is_host")]
+    pub root: crate::values::Root,
+    /// A directory laid over its root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree: Option<PathBuf>,
+    /// Services started the distribution's way (with `systemctl start`) before `exec`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Its resource limits.
+    #[serde(default, skip_serializing_if = "crate::values::Limits::is_empty")]
+    pub limits: crate::values::Limits,
+    /// Addresses on its loopback (`lo`), routed like subnets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loopback: Vec<Cidr>,
+    /// Nodes whose startup (their `exec` lines in the foreground) ends before this node's
+    /// `exec` lines start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Environment of its `exec` lines, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+    /// Host paths mounted into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binds: Vec<crate::values::Bind>,
+    /// Its link to the host: an uplink (NAT) or a management address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_link: Option<crate::outside::HostLink>,
+    /// Ports published on the host, relayed to its loopback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<crate::outside::Port>,
+    /// Host interfaces moved into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_ifaces: Vec<crate::outside::HostIface>,
 }
 
 impl NodePlan {
+    /// The node's interface called `name`.
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.iter().find(|i| i.name == name)
     }
@@ -106,41 +147,12 @@ impl NodePlan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileCopy {
-    /// Absolute path inside the node.
-    pub path: String,
-    /// Absolute path of the source on the host.
-    pub source: PathBuf,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sysctl {
-    pub key: String,
-    pub value: String,
-}
-
-impl Sysctl {
-    /// The interface this sysctl is about (`net.ipv4.conf.eth0.rp_filter` → eth0), if any:
-    /// such sysctls can only be written once the interface exists; the others are written
-    /// before any link is made, so that `default` values apply to every new interface.
-    pub fn interface(&self) -> Option<&str> {
-        let mut parts = self.key.splitn(5, '.');
-        let (net, _family, table, dev) =
-            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        (net == "net" && matches!(table, "conf" | "neigh") && !matches!(dev, "all" | "default"))
-            .then_some(dev)
-    }
-
-    /// The file under /proc/sys that holds this sysctl.
-    pub fn proc_path(&self) -> String {
-        format!("/proc/sys/{}", self.key.replace('.', "/"))
-    }
-}
-
+/// One end of a veth, in a node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interface {
+    /// `eth0`, or the name the lab file gives.
     pub name: String,
+    /// Derived from (lab, node, interface): the same in every run.
     pub mac: Mac,
     /// None: the kernel's default (1500).
     pub mtu: Option<u32>,
@@ -154,9 +166,12 @@ pub struct Interface {
     pub peer: Endpoint,
 }
 
+/// An interface by name: `node:iface`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// The node's name.
     pub node: String,
+    /// The interface's name in that node.
     pub iface: String,
 }
 
@@ -169,26 +184,40 @@ impl fmt::Display for Endpoint {
 /// One cable: a veth pair whose ends live in two nodes' netns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkPlan {
+    /// The first endpoint written.
     pub a: Endpoint,
+    /// The second endpoint written.
     pub b: Endpoint,
+    /// Both ends' MTU; None: the kernel's default (1500).
     pub mtu: Option<u32>,
+    /// Its cost for shortest paths.
     pub cost: u32,
+    /// Index into `Plan::segments`.
     pub segment: usize,
     /// Rate limit, delay, jitter and loss, applied at both ends (so in each direction).
-    #[serde(default, skip_serializing_if = "crate::impair::Impair::is_empty")]
-    pub impair: crate::impair::Impair,
+    #[serde(default, skip_serializing_if = "Impair::is_empty")]
+    pub impair: Impair,
 }
 
+/// One L2 broadcast domain, with one subnet per family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
     /// The switches that make this segment (empty for a point-to-point link).
     pub switches: Vec<String>,
+    /// Its IPv4 subnet (None when no interface is on it).
     pub subnet4: Option<Cidr>,
+    /// Its IPv6 subnet, in a dual-stack lab or when given.
     pub subnet6: Option<Cidr>,
-    /// The L3 interfaces on this segment (switch ports excluded).
+    /// The L3 interfaces on this segment (switch ports and interfaces without addresses
+    /// excluded).
     pub members: Vec<Endpoint>,
+    /// Named by links (`segment = "…"`): one L2 domain, whatever joins it (a bridge in a
+    /// node, a tunnel …), routed as such.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stretched: bool,
 }
 
+/// A route of a node; printed as `ip route` would.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     /// Destination network (`0.0.0.0/0` / `::/0` for a default route).
@@ -197,8 +226,10 @@ pub struct Route {
     pub via: Vec<NextHop>,
 }
 
+/// A gateway, and the interface that reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NextHop {
+    /// The gateway's address, on the interface's subnet.
     pub via: IpAddr,
     /// The node's interface toward `via`.
     pub dev: String,
@@ -257,20 +288,44 @@ impl<'de> Deserialize<'de> for Mac {
 }
 
 impl Plan {
-    /// The node named `name` (O(log n)).
-    pub fn node(&self, name: &str) -> Option<&NodePlan> {
+    /// The index in [`Plan::nodes`] of the node named `name` (O(log n)).
+    pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes
             .binary_search_by(|n| n.name.as_str().cmp(name))
             .ok()
-            .map(|i| &self.nodes[i])
     }
 
-    /// The /etc/hosts every node of the lab gets: each node's addresses under its name (the
-    /// first interface's first), and `node-ifname` for each interface.
+    /// What checks are validated against: the nodes, their interfaces and firewall rules,
+    /// the links.
+    pub fn topology(&self) -> crate::checks::Topology {
+        let mut t = crate::checks::Topology::default();
+        for n in &self.nodes {
+            let ifaces = n.interfaces.iter().map(|i| i.name.clone()).collect();
+            let rules = n.firewall.as_ref().map_or(0, |f| f.rules.len());
+            t.add_node(&n.name, n.kind, ifaces, rules);
+        }
+        for l in &self.links {
+            t.add_link((&l.a.node, &l.a.iface), (&l.b.node, &l.b.iface));
+        }
+        t
+    }
+
+    /// The node named `name` (O(log n)).
+    pub fn node(&self, name: &str) -> Option<&NodePlan> {
+        self.node_index(name).map(|i| &self.nodes[i])
+    }
+
+    /// The /etc/hosts every node of the lab gets: each node's addresses under its name (its
+    /// loopback addresses first, as a router's name resolves to its loopback in a real
+    /// network, then the first interface's), `node-lo` for loopback addresses and
+    /// `node-ifname` for each interface.
     pub fn hosts_file(&self) -> String {
         let mut out =
             String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         for n in &self.nodes {
+            for a in &n.loopback {
+                out.push_str(&format!("{}\t{} {}-lo\n", a.addr, n.name, n.name));
+            }
             for i in &n.interfaces {
                 for a in &i.addrs {
                     out.push_str(&format!("{}\t{} {}-{}\n", a.addr, n.name, n.name, i.name));
