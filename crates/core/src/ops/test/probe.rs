@@ -14,6 +14,13 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long past its own timeout a probe may run before it is killed. Ping, traceroute, the
+/// socket probes and dig each wait for an answer only as long as the check's `timeout`, and
+/// that decides the verdict; the grace covers starting `nsnet exec` and the program on a
+/// machine under load (a second or more when many labs come and go at once) and only cuts
+/// off a probe that hangs.
+const GRACE: Duration = Duration::from_secs(20);
+
 /// What one attempt saw.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
@@ -183,7 +190,7 @@ impl Ctx<'_> {
             _ => {}
         }
         argv.push(&dst);
-        let total = limit + Duration::from_millis(60 * u64::from(p.count) + 2000);
+        let total = limit + Duration::from_millis(60 * u64::from(p.count)) + GRACE;
         let ran = match self.run(node, &argv, true, total) {
             Ok(r) => r,
             Err(e) => return failed(expected, e),
@@ -242,7 +249,7 @@ impl Ctx<'_> {
         let script = if tcp { TCP_PY } else { UDP_PY };
         let port = p.port.to_string();
         let argv = ["python3", "-c", script, &dst, &port, fam, &secs, &payload];
-        let ran = match self.run(node, &argv, true, limit + Duration::from_secs(3)) {
+        let ran = match self.run(node, &argv, true, limit + GRACE) {
             Ok(r) => r,
             Err(e) => return failed(expected, e),
         };
@@ -403,7 +410,11 @@ impl Ctx<'_> {
         if let Some(a) = r.address {
             expected.push_str(&format!(" to {a}"));
         }
-        let time = format!("+time={}", limit.as_secs().max(1));
+        let secs = limit.as_secs().max(1);
+        let time = format!("+time={secs}");
+        // getent asks the node's resolver, which waits as its resolv.conf says (5 s, twice,
+        // by default): the check's timeout goes to glibc through RES_OPTIONS.
+        let res_options = format!("RES_OPTIONS=timeout:{secs} attempts:1");
         let server = r.server.map(|s| format!("@{s}"));
         let argv: Vec<&str> = match &server {
             Some(s) => {
@@ -422,10 +433,10 @@ impl Ctx<'_> {
                     Some(6) => "ahostsv6",
                     _ => "ahosts",
                 };
-                vec!["getent", db, &r.name]
+                vec!["env", &res_options, "getent", db, &r.name]
             }
         };
-        let ran = match self.run(node, &argv, true, limit + Duration::from_secs(2)) {
+        let ran = match self.run(node, &argv, true, limit + GRACE) {
             Ok(r) => r,
             Err(e) => return failed(expected, e),
         };
