@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 mod capture;
 mod completions;
 mod convert;
+mod doctor;
 mod down;
 mod enter;
 mod events;
@@ -175,6 +176,14 @@ pub enum Command {
     /// On a terminal the table is redrawn in place, busiest interfaces first; piped, one plain
     /// snapshot per interval (all interfaces, by node), --count times or until stopped.
     Top(top::TopCmd),
+    /// Check what this machine offers nsnet, and how to fix what is missing (no root needed)
+    ///
+    /// Look at this machine as `up` would use it: root, the kernel's parts (tried for real in a
+    /// network namespace of a child's own, gone when it ends: veth, bridge, macvlan, nftables
+    /// and its NAT, tbf, netem), overlayfs and the cgroup controllers, how many nodes fit, and
+    /// the programs nodes run. One line per finding, with the fix under each missing one. Exits
+    /// 0 when labs can be built here, 1 when something they need is missing.
+    Doctor(doctor::DoctorCmd),
     /// Print a completion script for bash, zsh or fish (installed by scripts/quickstart)
     #[command(hide = true)]
     Completions(completions::CompletionsCmd),
@@ -185,6 +194,9 @@ pub enum Command {
     /// List labs, nodes or node:iface of the labs that are up, for completion scripts
     #[command(hide = true, name = "__complete")]
     Complete(completions::CompleteCmd),
+    /// The probe child of `doctor`: tries the kernel's parts in a netns of its own
+    #[command(hide = true, name = "__doctor-probe")]
+    DoctorProbe(doctor::DoctorProbeCmd),
 }
 
 impl Command {
@@ -198,7 +210,9 @@ impl Command {
             | Command::Convert(_)
             | Command::Completions(_)
             | Command::Man(_)
-            | Command::Complete(_) => return None,
+            | Command::Complete(_)
+            | Command::Doctor(_)
+            | Command::DoctorProbe(_) => return None,
             Command::Up(_) => "up",
             Command::Down(_) => "down",
             Command::Enter(_) => "enter",
@@ -242,6 +256,7 @@ impl Cli {
                 | Command::Inventory(_)
                 | Command::Events(_)
                 | Command::Top(_)
+                | Command::Doctor(_)
                 | Command::Completions(_)
                 | Command::Man(_)
                 | Command::Complete(_)
@@ -250,6 +265,8 @@ impl Cli {
         }
         match self.cmd {
             Command::Plan(c) => c.run(),
+            Command::Doctor(c) => c.run(),
+            Command::DoctorProbe(c) => c.run(),
             Command::Graph(c) => c.run(),
             Command::Gen(c) => c.run(),
             Command::Convert(c) => c.run(),

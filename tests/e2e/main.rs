@@ -4,6 +4,7 @@
 
 mod checks;
 mod cli;
+mod doctor;
 mod experiments;
 mod firewall;
 mod hardening;

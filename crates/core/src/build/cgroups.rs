@@ -103,6 +103,11 @@ impl Layout {
         }
     }
 
+    /// Whether `controller` is available here.
+    pub fn has(&self, controller: &str) -> bool {
+        self.hierarchy(controller).is_some()
+    }
+
     /// The hierarchy that holds `controller`, if any.
     fn hierarchy(&self, controller: &str) -> Option<&Path> {
         match self {

@@ -18,12 +18,12 @@ pub struct LimitError {
 
 /// Open files `up` holds per node (its netns, held while the network is wired) and for
 /// itself (the wiring threads' sockets and netns fds, the state files, the ready pipe).
-const FILES_PER_NODE: u64 = 1;
-const FILES_BASE: u64 = 256;
+pub(crate) const FILES_PER_NODE: u64 = 1;
+pub(crate) const FILES_BASE: u64 = 256;
 /// Memory a node costs at least (init, namespaces, veths; measured ~375 KiB on a big star).
-const MEMORY_PER_NODE: u64 = 256 << 10;
+pub(crate) const MEMORY_PER_NODE: u64 = 256 << 10;
 
-fn read_u64(path: &str) -> Option<u64> {
+pub(crate) fn read_u64(path: &str) -> Option<u64> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
@@ -73,11 +73,7 @@ pub fn check(plan: &Plan) -> Result<(), LimitError> {
     let lab = plan.lab.clone();
     let nodes = plan.nodes.len() as u64;
     let procs = processes(plan);
-    // Threads of the whole machine: /proc/loadavg's 4th field is running/total.
-    let running: u64 = fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok())
-        .unwrap_or(0);
+    let running = threads_running();
     for (file, what) in [
         ("/proc/sys/kernel/pid_max", "kernel.pid_max"),
         ("/proc/sys/kernel/threads-max", "kernel.threads-max"),
@@ -127,12 +123,7 @@ pub fn check(plan: &Plan) -> Result<(), LimitError> {
             }
         }
     }
-    let avail = fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        m.lines()
-            .find_map(|l| l.strip_prefix("MemAvailable:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-    });
-    if let Some(kib) = avail {
+    if let Some(kib) = mem_available_kib() {
         let need = nodes * MEMORY_PER_NODE;
         if need > kib << 10 {
             return Err(LimitError {
@@ -145,6 +136,23 @@ pub fn check(plan: &Plan) -> Result<(), LimitError> {
         }
     }
     Ok(())
+}
+
+/// Threads of the whole machine: /proc/loadavg's 4th field is running/total.
+pub(crate) fn threads_running() -> u64 {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// MemAvailable of /proc/meminfo, KiB.
+pub(crate) fn mem_available_kib() -> Option<u64> {
+    fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    })
 }
 
 /// The cgroup v2 dir of this process, when cgroup v2 is mounted at /sys/fs/cgroup.

@@ -4,6 +4,7 @@
 //! what changes in it as it happens (events) and its interfaces' counters (top).
 
 pub mod capture;
+pub mod doctor;
 pub mod enter;
 pub mod events;
 pub mod fw;
