@@ -227,13 +227,29 @@ fn star_lab(name: &str, ssh: bool) -> Lab {
     }
 }
 
-/// Waits up to 10 s for the inits of `lab` to be gone; returns how many are left.
+/// Waits up to 30 s for the inits of `lab` to be gone (each stops its node first, slowly
+/// on a machine that runs the whole suite); returns how many are left, and says what they
+/// are doing.
 fn inits_after_kill(lab: &str) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while inits_of(lab) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    inits_of(lab)
+    let left = init_pids(lab);
+    for pid in &left {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let stack = std::fs::read_to_string(format!("/proc/{pid}/stack")).unwrap_or_default();
+        let state: Vec<&str> = status
+            .lines()
+            .filter(|l| {
+                ["State:", "PPid:", "SigPnd", "ShdPnd", "SigBlk"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .collect();
+        eprintln!("init {pid} outlived its up: {state:?}\n{stack}");
+    }
+    left.len()
 }
 
 #[test]
