@@ -20,6 +20,10 @@ fn main() -> ExitCode {
     if nsnet_core::outside::relay::is_relay_invocation() {
         nsnet_core::outside::relay::main();
     }
+    // And the keeper of a user's rootless labs (`nsnet-keeper`).
+    if nsnet_core::sandbox::is_keeper_invocation() {
+        nsnet_core::sandbox::keeper_main();
+    }
     // Inside a node the binary is also `systemctl` (bound at /run/nsnet/bin/systemctl).
     if nsnet_core::node::systemctl::is_invocation() {
         nsnet_core::node::systemctl::main();

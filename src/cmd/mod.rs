@@ -61,35 +61,37 @@ pub enum Command {
     /// one line each, on stderr and in the file's header; what cannot be converted at all is an
     /// error at its file:line:column.
     Convert(convert::ConvertCmd),
-    /// Build a lab: start its nodes, wire the network, start each node's commands (root)
+    /// Build a lab: start its nodes, wire the network, start each node's commands
     ///
     /// Build the lab described by a lab file: one node init per node in fresh namespaces, the
-    /// network wired, each node's commands started. Prints a table of the nodes. Needs root
-    /// (CAP_SYS_ADMIN and CAP_NET_ADMIN). On any failure, and on ^C, SIGTERM or SIGHUP,
-    /// everything built so far is torn down again. A Kathará lab directory or a containerlab
+    /// network wired, each node's commands started. Prints a table of the nodes. As root
+    /// (CAP_SYS_ADMIN and CAP_NET_ADMIN), or as any user: then the lab is rootless, in a
+    /// sandbox of the user's (no sshd, limits or links to the machine). On any failure, and
+    /// on ^C, SIGTERM or SIGHUP, everything built so far is torn down again. A Kathará lab
+    /// directory or a containerlab
     /// file is converted first (as `nsnet convert` prints it), its notes printed on stderr.
     Up(up::UpCmd),
-    /// Tear a lab down: stop its nodes, remove its netns entries and state (root)
+    /// Tear a lab down: stop its nodes, remove its netns entries and state
     ///
     /// Stop every node of a lab (SIGTERM, then SIGKILL after a grace period), remove its
     /// /run/netns entries and its state under /run/nsnet. Idempotent, and works when the state is
     /// missing or damaged. An `nsnet up` still building the lab is stopped first (it rolls
     /// back). With exactly one lab up, LAB may be left out.
     Down(down::DownCmd),
-    /// Open an interactive shell inside a node (root)
+    /// Open an interactive shell inside a node
     ///
     /// Start an interactive shell inside a node, in all of its namespaces (network, UTS, mount,
     /// PID, IPC): $SHELL, else bash, else sh. NSNET_LAB and NSNET_NODE are set and the prompt
     /// shows lab/node. Exits with the shell's status.
     Enter(enter::EnterCmd),
-    /// Run a command inside a node, or on every node with --all (root)
+    /// Run a command inside a node, or on every node with --all
     ///
     /// Run a command inside a node, in all of its namespaces. stdin, stdout and stderr pass
     /// through; nsnet exits with the command's status (128+N when killed by signal N). With --all
     /// the command runs on every node at once and each output line is prefixed with `node: `; the
     /// status is nonzero if it failed anywhere.
     Exec(exec::ExecCmd),
-    /// Show a node's firewall rules with their packet and byte counters (root)
+    /// Show a node's firewall rules with their packet and byte counters
     ///
     /// Print the firewall of a running node as its lab file gives it, one line per rule in file
     /// order, with the packets and bytes each rule has matched, read from the kernel (the node's
@@ -152,7 +154,7 @@ pub enum Command {
     /// there, any other through `nsnet proxy`; as root with the lab's key and known_hosts:
     /// `ansible all -i <(nsnet inventory) -m ping`.
     Inventory(inventory::InventoryCmd),
-    /// Run a lab's checks and scenarios: up (unless up), check, down (unless --keep) (root)
+    /// Run a lab's checks and scenarios: up (unless up), check, down (unless --keep)
     ///
     /// Bring the lab of a lab file up (unless it is up already), run its `[[checks]]` (in
     /// parallel) and `[[scenarios]]` (step by step), print one line per check, and take the lab
@@ -236,8 +238,19 @@ impl Command {
 
 impl Cli {
     pub fn run(self) -> CmdResult {
-        // One clear line before anything is read or touched.
-        if let Some(name) = self.cmd.privileged() {
+        // Rootless: into the user's sandbox first (started by `up`), where the rest runs as
+        // it does for root. One clear line before anything is read or touched.
+        let privileged = self.cmd.privileged();
+        if let Some(name) = privileged {
+            match nsnet_core::sandbox::enter(matches!(name, "up" | "test")) {
+                // A user with no sandbox has no lab: `status` says so, as for root.
+                Err(nsnet_core::sandbox::SandboxError::NoSandbox { .. }) if matches!(&self.cmd, Command::Status(c) if c.lab.is_none()) =>
+                {
+                    crate::out::outln!("no lab is up");
+                    return Ok(0);
+                }
+                r => r?,
+            }
             nsnet_core::build::up::require_privileges(name)?;
         }
         // Commands that only print end quietly when their reader goes away (`| head`);
@@ -263,6 +276,14 @@ impl Cli {
         ) {
             nsnet_core::build::interrupt::default_sigpipe();
         }
+        let result = self.dispatch();
+        if privileged.is_some() {
+            nsnet_core::sandbox::release_if_empty();
+        }
+        result
+    }
+
+    fn dispatch(self) -> CmdResult {
         match self.cmd {
             Command::Plan(c) => c.run(),
             Command::Doctor(c) => c.run(),

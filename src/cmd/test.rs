@@ -162,6 +162,11 @@ impl TestCmd {
         nsnet_core::build::interrupt::block();
         let mut timings = nsnet_core::Timings::default();
         let t = Instant::now();
+        if nsnet_core::state::paths().rootless() {
+            for n in nsnet_core::build::rootless::notes(&plan) {
+                eprintln!("nsnet: {n}");
+            }
+        }
         nsnet_core::build::up::up_with(&plan, false, &mut timings)?;
         eprintln!(
             "nsnet: lab {name} is up ({} nodes, {:.2}s)",

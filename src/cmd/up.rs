@@ -38,6 +38,11 @@ impl UpCmd {
         }
         // ^C, SIGTERM or SIGHUP from here on: roll back, then exit as if killed by it.
         nsnet_core::build::interrupt::block();
+        if nsnet_core::state::paths().rootless() {
+            for n in nsnet_core::build::rootless::notes(&plan) {
+                eprintln!("nsnet: {n}");
+            }
+        }
         let st = nsnet_core::build::up::up_with(&plan, self.force, &mut t);
         // The bar goes (dropped with its observer) before the result is printed.
         let t = {

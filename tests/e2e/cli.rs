@@ -27,10 +27,16 @@ fn plan_graph_and_gen_work_as_an_unprivileged_user() {
         assert!(stdout(&o).starts_with("graph LR"), "{}", stdout(&o));
         let o = as_nobody(&["gen", "fat-tree", "4"]);
         assert!(stdout(&o).contains("[[links]]"));
-        // And what needs root says so in one line, building nothing.
-        let o = as_nobody(&["up", lab]);
+        // A lab command of a user with no rootless lab says so in one line.
+        let o = nsnet_setpriv(&USER_64001, &["status"]);
+        assert_eq!(stdout(&o).trim(), "no lab is up", "{}", stderr(&o));
+        let o = nsnet_setpriv(&USER_64001, &["exec", "h1", "--", "true"]);
         assert!(!o.status.success());
-        assert!(stderr(&o).contains("needs root"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("no rootless lab is up for uid 64001"),
+            "{}",
+            stderr(&o)
+        );
     });
 }
 

@@ -15,6 +15,7 @@ mod nodes;
 mod observe;
 mod outside;
 mod robust;
+mod rootless;
 mod services;
 mod software;
 mod ssh;

@@ -308,6 +308,10 @@ pub fn nsnet_setpriv(setpriv: &[&str], args: &[&str]) -> Output {
 /// setpriv's arguments for user nobody (65534) without groups.
 pub const NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
+/// An unprivileged uid of the CLI test's own: every user has a sandbox of rootless labs of
+/// its own, and tests that run in parallel must not share one.
+pub const USER_64001: [&str; 3] = ["--reuid=64001", "--regid=64001", "--clear-groups"];
+
 /// Retries `f` until it holds or `secs` pass.
 pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -31,6 +31,7 @@ pub mod node;
 pub mod ops;
 pub mod outside;
 pub mod running;
+pub mod sandbox;
 pub mod state;
 #[allow(unsafe_code)]
 mod sys;

@@ -247,7 +247,7 @@ pub(crate) fn down_locked(
 /// by, also the entries an `up` killed while registering left unbound (see `entry_is`).
 fn add_found(lab: &LabName, targets: &mut Vec<Target>, entries: &mut Vec<Entry>) {
     let prefix = format!("{lab}.");
-    for e in std::fs::read_dir(state::NETNS_DIR)
+    for e in std::fs::read_dir(state::netns_dir())
         .into_iter()
         .flatten()
         .flatten()

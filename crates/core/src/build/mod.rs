@@ -9,6 +9,7 @@ pub mod interrupt;
 pub mod keys;
 pub mod limits;
 pub mod netns_free;
+pub mod rootless;
 pub mod timings;
 pub mod up;
 pub mod wire;

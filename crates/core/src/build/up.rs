@@ -56,6 +56,8 @@ pub enum UpError {
     #[error(transparent)]
     Limit(#[from] crate::build::limits::LimitError),
     #[error(transparent)]
+    Rootless(#[from] crate::build::rootless::RootlessError),
+    #[error(transparent)]
     Image(#[from] crate::build::images::ImageError),
     #[error(transparent)]
     Cgroup(#[from] crate::build::cgroups::CgroupError),
@@ -129,6 +131,13 @@ pub fn check_privileges() -> Result<(), UpError> {
 /// first. On success every node runs its commands and the state is on disk.
 pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<LabState, UpError> {
     check_privileges()?;
+    let adjusted;
+    let plan = if state::paths().rootless() {
+        adjusted = crate::build::rootless::adjust(plan)?;
+        &adjusted
+    } else {
+        plan
+    };
     let name = LabName::new(&plan.lab)?;
     let store = Store::create()?;
     // The lab lock, held until this `up` returns: exactly one `up` (or `down`) at a time.
@@ -650,15 +659,10 @@ fn register_netns(store: &Store, lab: &LabName, spawned: &[Spawned]) -> Result<(
         path: path.display().to_string(),
         reason,
     };
-    let netns_dir = std::path::Path::new(state::NETNS_DIR);
+    let netns_dir = state::netns_dir();
     state::ensure_netns_dir().map_err(|e| reg_err(first, netns_dir, e))?;
-    let _lock = state::global_lock(store).map_err(|e| {
-        reg_err(
-            first,
-            std::path::Path::new(state::STATE_ROOT),
-            e.to_string(),
-        )
-    })?;
+    let _lock = state::global_lock(store)
+        .map_err(|e| reg_err(first, state::state_root(), e.to_string()))?;
     state::ensure_netns_mount(store)
         .map_err(|e| reg_err(first, netns_dir, format!("making it a mount point: {e}")))?;
     // One empty file, and every other entry a hard link of it: a link is a directory

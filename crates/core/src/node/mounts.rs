@@ -943,20 +943,31 @@ fn bind_mount(src: &str, dst: &str) -> Result<(), InitError> {
 /// Detaches everything at or under /run. The copied mount table holds the nsfs bind mounts of
 /// other labs' /run/netns entries and their state dirs: left here they would keep those
 /// namespaces alive, and show other labs' state.
+///
+/// Rootless, the machine's own mounts under /run are locked to the sandbox (the kernel lets
+/// no user namespace take them apart): they stay, under the node's /run tmpfs, and what is
+/// in them stays the machine's users' (root's lab dirs are 0700 and root is not mapped).
 fn detach_run() -> Result<(), InitError> {
+    let rootless = crate::state::paths().rootless();
+    let mut locked: Vec<String> = Vec::new();
     for _ in 0..8 {
         let info = fs::read_to_string("/proc/self/mountinfo")
             .map_err(io_err("reading", "/proc/self/mountinfo"))?;
-        let top = topmost_mounts_under(&info, "/run");
+        let top: Vec<String> = topmost_mounts_under(&info, "/run")
+            .into_iter()
+            .filter(|p| !locked.contains(p))
+            .collect();
         if top.is_empty() {
             return Ok(());
         }
-        for p in &top {
+        for p in top {
             // EINVAL/ENOENT: gone meanwhile (a lab dir's tmpfs whose dir the host removed
             // and made again); the next look at mountinfo tells.
             match umount2(p.as_str(), MntFlags::MNT_DETACH) {
+                // Rootless: EINVAL is a locked mount too (or one gone, which no longer shows).
+                Err(Errno::EACCES | Errno::EPERM | Errno::EINVAL) if rootless => locked.push(p),
                 Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
-                Err(e) => return Err(mount_err("unmounting", p)(e)),
+                Err(e) => return Err(mount_err("unmounting", &p)(e)),
             }
         }
     }

@@ -23,23 +23,23 @@ pub mod keys;
 pub mod links;
 pub mod lock;
 pub mod name;
+pub mod paths;
 pub mod procs;
 pub mod store;
 
 pub use lock::{Holder, LabLock, LockOp};
 pub use name::LabName;
+pub use paths::{netns_dir, paths, state_root};
 pub use procs::{
     find_inits, is_running, read_stat, FoundInit, Init, NotInit, ProcStat, INIT_ARGV0,
 };
-pub use store::{lab_path, LabDir, Store, STATE_ROOT};
+pub use store::{lab_path, LabDir, Store};
 
 use nsnet_lab::Plan;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-
-pub const NETNS_DIR: &str = "/run/netns";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -128,7 +128,7 @@ pub fn startup_rel(node: &str) -> String {
 /// `/run/netns/<lab>.<node>`: the dot is in no lab or node name, so no two labs' entries
 /// can have the same name.
 pub fn netns_path(lab: &LabName, node: &str) -> PathBuf {
-    Path::new(NETNS_DIR).join(format!("{lab}.{node}"))
+    netns_dir().join(format!("{lab}.{node}"))
 }
 
 /// One node's init as recorded by `up`: a PID plus its start time, so a recycled PID is never
@@ -285,22 +285,23 @@ pub fn global_lock(store: &Store) -> io::Result<DirLock> {
 /// Marks that nsnet made /run/netns a mount point (so the last `down` undoes it).
 const NETNS_MOUNT_MARK: &str = "netns-mount";
 
-fn is_mount_point(path: &str) -> bool {
+fn is_mount_point(path: &Path) -> bool {
+    let path = path.to_str();
     fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()
         .lines()
-        .any(|l| l.split(' ').nth(4) == Some(path))
+        .any(|l| l.split(' ').nth(4) == path)
 }
 
 /// /run/netns, made (0755) when missing; refused when it is not a real dir of root's.
 pub fn ensure_netns_dir() -> Result<(), String> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    match fs::DirBuilder::new().mode(0o755).create(NETNS_DIR) {
+    match fs::DirBuilder::new().mode(0o755).create(netns_dir()) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e.to_string()),
     }
-    let m = fs::symlink_metadata(NETNS_DIR).map_err(|e| e.to_string())?;
+    let m = fs::symlink_metadata(netns_dir()).map_err(|e| e.to_string())?;
     if !m.is_dir() {
         return Err("it is not a directory (a symlink?): nsnet does not follow it".into());
     }
@@ -320,19 +321,19 @@ pub fn ensure_netns_dir() -> Result<(), String> {
 /// global lock held.
 pub fn ensure_netns_mount(store: &Store) -> Result<(), nix::errno::Errno> {
     use nix::mount::{mount, MsFlags};
-    if is_mount_point(NETNS_DIR) {
+    if is_mount_point(netns_dir()) {
         return Ok(());
     }
     mount(
-        Some(NETNS_DIR),
-        NETNS_DIR,
+        Some(netns_dir()),
+        netns_dir(),
         None::<&str>,
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )?;
     mount(
         None::<&str>,
-        NETNS_DIR,
+        netns_dir(),
         None::<&str>,
         MsFlags::MS_SHARED | MsFlags::MS_REC,
         None::<&str>,
@@ -361,14 +362,14 @@ pub fn release_netns_mount(store: &Store) {
     if !marked {
         return;
     }
-    let empty = fs::read_dir(NETNS_DIR).map_or(true, |mut d| d.next().is_none());
-    if empty && is_mount_point(NETNS_DIR) {
+    let empty = fs::read_dir(netns_dir()).map_or(true, |mut d| d.next().is_none());
+    if empty && is_mount_point(netns_dir()) {
         let _ = nix::mount::umount2(
-            NETNS_DIR,
+            netns_dir(),
             nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW,
         );
     }
-    if empty || !is_mount_point(NETNS_DIR) {
+    if empty || !is_mount_point(netns_dir()) {
         let _ = store.remove_file(NETNS_MOUNT_MARK);
     }
 }
@@ -386,7 +387,7 @@ pub fn entry_is(path: &Path, netns: u64) -> bool {
     if Some(m.dev()) == nsfs {
         return netns != 0 && m.ino() == netns;
     }
-    let dir_dev = fs::symlink_metadata(NETNS_DIR).map(|d| d.dev()).ok();
+    let dir_dev = fs::symlink_metadata(netns_dir()).map(|d| d.dev()).ok();
     m.is_file()
         && m.len() == 0
         && m.mode() & 0o7777 == ENTRY_MODE

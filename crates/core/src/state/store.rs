@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-pub const STATE_ROOT: &str = "/run/nsnet";
+pub use super::paths::state_root;
 
 /// The largest state file nsnet reads (a plan of 10,000 nodes is a few MB).
 pub const MAX_STATE_FILE: u64 = 512 << 20;
@@ -73,12 +73,7 @@ pub struct Store {
 impl Store {
     /// The state root, or None when there is none (no lab was ever up).
     pub fn open() -> Result<Option<Store>, StateError> {
-        match open_beneath(
-            None,
-            Path::new(STATE_ROOT),
-            OFlag::O_DIRECTORY | OFlag::O_RDONLY,
-            0,
-        ) {
+        match open_beneath(None, state_root(), OFlag::O_DIRECTORY | OFlag::O_RDONLY, 0) {
             Ok(root) => Store::checked(root).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(root_err(e)),
@@ -87,26 +82,21 @@ impl Store {
 
     /// The state root, made (0700) when missing; an older nsnet's 0755 is tightened.
     pub fn create() -> Result<Store, StateError> {
-        match nix::unistd::mkdir(STATE_ROOT, Mode::from_bits_truncate(0o700)) {
+        match nix::unistd::mkdir(state_root(), Mode::from_bits_truncate(0o700)) {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => {
                 return Err(StateError::Io {
                     op: "creating",
-                    path: STATE_ROOT.into(),
+                    path: state_root().into(),
                     source: e.into(),
                 })
             }
         }
-        let root = open_beneath(
-            None,
-            Path::new(STATE_ROOT),
-            OFlag::O_DIRECTORY | OFlag::O_RDONLY,
-            0,
-        )
-        .map_err(root_err)?;
+        let root = open_beneath(None, state_root(), OFlag::O_DIRECTORY | OFlag::O_RDONLY, 0)
+            .map_err(root_err)?;
         let st = fstat(&root).map_err(|e| StateError::Io {
             op: "checking",
-            path: STATE_ROOT.into(),
+            path: state_root().into(),
             source: e.into(),
         })?;
         if st.st_uid == nix::unistd::geteuid().as_raw() && st.st_mode & 0o077 != 0 {
@@ -117,7 +107,7 @@ impl Store {
 
     fn checked(root: OwnedFd) -> Result<Store, StateError> {
         check_owned(root.as_fd(), false).map_err(|why| StateError::NotOurs {
-            path: STATE_ROOT.into(),
+            path: state_root().into(),
             why,
         })?;
         Ok(Store { root })
@@ -240,11 +230,11 @@ impl Store {
 fn root_err(e: io::Error) -> StateError {
     match e.raw_os_error() {
         Some(libc::ELOOP) | Some(libc::ENOTDIR) => StateError::NotADir {
-            path: STATE_ROOT.into(),
+            path: state_root().into(),
         },
         _ => StateError::Io {
             op: "opening",
-            path: STATE_ROOT.into(),
+            path: state_root().into(),
             source: e,
         },
     }
@@ -252,7 +242,7 @@ fn root_err(e: io::Error) -> StateError {
 
 /// `/run/nsnet/<lab>`, for messages and for the node inits (which find their lab by path).
 pub fn lab_path(name: &LabName) -> PathBuf {
-    Path::new(STATE_ROOT).join(name.as_str())
+    state_root().join(name.as_str())
 }
 
 /// Deepest tree nsnet makes in a lab dir is 3 levels; anything much deeper is not ours.

@@ -1,0 +1,182 @@
+//! Rootless labs: an unprivileged user's lab comes up in a sandbox of the user's (a user
+//! namespace with its own mount and network namespaces), is reached from the user's other
+//! processes, tests itself, and goes without a trace; what needs the machine is refused;
+//! root's labs are out of the user's reach.
+
+use crate::util::*;
+use std::path::Path;
+use std::process::Output;
+
+/// The user of the main test: a uid of its own (each user has one sandbox).
+const USER: [&str; 3] = ["--reuid=64002", "--regid=64002", "--clear-groups"];
+const UID: &str = "64002";
+
+fn user(args: &[&str]) -> Output {
+    nsnet_setpriv(&USER, args)
+}
+
+#[track_caller]
+fn user_ok(args: &[&str]) -> String {
+    let o = user(args);
+    assert!(
+        o.status.success(),
+        "nsnet {args:?}: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Takes the user's lab down on drop, also when the test fails.
+struct Down(&'static str);
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = user(&["down", self.0]);
+    }
+}
+
+/// The lab's inits as the machine sees them: (pid, uid).
+fn inits(lab: &str) -> Vec<(i32, String)> {
+    let prefix = format!("{lab}/");
+    processes(|a| a.len() == 2 && a[0] == "nsnet-init" && a[1].starts_with(&prefix))
+        .into_iter()
+        .map(|(pid, _)| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().next())
+                .unwrap_or("")
+                .to_string();
+            (pid, uid)
+        })
+        .collect()
+}
+
+const ROUTED: &str = r#"
+[nodes.h1]
+[nodes.h2]
+[nodes.r2]
+kind = "router"
+[nodes.r1]
+kind = "router"
+[[nodes.r1.firewall.rules]]
+chain = "forward"
+proto = "tcp"
+dport = 81
+action = "drop"
+
+[[links]]
+endpoints = ["h1", "r1"]
+[[links]]
+endpoints = ["r1", "r2"]
+[[links]]
+endpoints = ["r2", "h2"]
+
+[[checks]]
+name = "h1 reaches h2 across both routers"
+node = "h1"
+ping = "h2"
+[[checks]]
+name = "r1 drops tcp 81"
+node = "h1"
+tcp = "h2:81"
+expect = "filtered"
+timeout = "1s"
+counted_by = "r1:1"
+"#;
+
+#[test]
+fn a_users_lab_comes_up_is_reached_tests_itself_and_leaves_nothing() {
+    as_root(|| {
+        let base = Path::new("/tmp").join(format!("nsnet-{UID}"));
+        let lab = Lab::new("t-rl", ROUTED);
+        let _down = Down("t-rl");
+        let out = user_ok(&["up", lab.path()]);
+        assert!(out.contains("lab t-rl is up: 4 node(s)"), "{out}");
+        // The nodes are the user's processes on the machine (root only in their sandbox).
+        let found = inits("t-rl");
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found.iter().all(|(_, uid)| uid == UID), "{found:?}");
+        // Another process of the user reaches them: by name, across both routers.
+        let o = user(&[
+            "exec", "h1", "--lab", "t-rl", "--", "ping", "-c1", "-W2", "h2",
+        ]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        assert_eq!(
+            user_ok(&["exec", "r1", "--lab", "t-rl", "--", "id", "-u"]).trim(),
+            "0"
+        );
+        // Its checks: real traffic, and r1's firewall counter moved for the dropped probe.
+        let o = user(&["test", "--lab", "t-rl", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+        assert_eq!(o.status.code(), Some(0), "{v:#}");
+        assert_eq!(v["passed"], 2, "{v:#}");
+        let fw = user_ok(&["fw", "r1", "--lab", "t-rl"]);
+        assert!(fw.contains("tcp dport 81"), "{fw}");
+        // The machine sees none of it: no netns entry, no state of root's, no mount.
+        assert!(!Path::new("/run/nsnet/t-rl").exists());
+        let entries: Vec<String> = std::fs::read_dir("/run/netns")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("t-rl."))
+            .collect();
+        assert!(entries.is_empty(), "{entries:?}");
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts.contains(&format!("nsnet-{UID}")) && !mounts.contains("t-rl"),
+            "{mounts}"
+        );
+        // What needs the machine is refused, and changes nothing.
+        let limited = Lab::new("t-rl-lim", "[nodes]\nh1 = { memory = \"64M\" }\n");
+        let o = user(&["up", limited.path()]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("lab t-rl-lim cannot run rootless: node h1 has resource limits"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(inits("t-rl-lim").is_empty());
+        assert!(user(&["exec", "h2", "--lab", "t-rl", "--", "true"])
+            .status
+            .success());
+        // Down: no process, no file of the user's left.
+        user_ok(&["down", "t-rl"]);
+        eventually(10, "the inits and the keeper gone", || {
+            inits("t-rl").is_empty()
+                && processes(|a| a.first().is_some_and(|c| c == "nsnet-keeper")).is_empty()
+        });
+        assert!(!base.exists(), "{} is left", base.display());
+    });
+}
+
+#[test]
+fn another_user_cannot_reach_roots_labs() {
+    as_root(|| {
+        let lab = Lab::new(
+            "t-rl-root",
+            "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
+        );
+        lab.up();
+        let other = ["--reuid=64003", "--regid=64003", "--clear-groups"];
+        for args in [
+            vec!["down", "t-rl-root"],
+            vec!["exec", "h1", "--lab", "t-rl-root", "--", "true"],
+            vec!["status", "t-rl-root"],
+            vec!["link", "down", "h1:eth0", "--lab", "t-rl-root"],
+        ] {
+            let o = nsnet_setpriv(&other, &args);
+            assert!(!o.status.success(), "{args:?} succeeded");
+            assert!(
+                stderr(&o).contains("no rootless lab is up for uid 64003"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+        assert!(lab.status().iter().all(|(_, _, alive)| *alive));
+        assert!(!Path::new("/tmp/nsnet-64003").exists());
+    });
+}
