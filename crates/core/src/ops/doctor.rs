@@ -305,20 +305,19 @@ pub fn doctor(exe: &Path) -> Report {
     f.push(Finding {
         group: "privileges",
         name: "root".into(),
-        verdict: if root.is_ok() {
-            Verdict::Ok
-        } else {
-            Verdict::Missing
-        },
-        needed: true,
-        serves: "lab commands (up, down, exec …; plan, graph, gen, convert: none)".into(),
+        verdict: if root.is_ok() { Verdict::Ok } else { Verdict::Missing },
+        // Without it labs run rootless: then the namespaces (tried in a user namespace)
+        // are what decides.
+        needed: false,
+        serves: "labs with sshd, limits or links to the machine (without root: rootless labs)"
+            .into(),
         detail: match &root {
             Ok(()) => "CAP_SYS_ADMIN and CAP_NET_ADMIN".into(),
-            Err(e) => format!("missing {}", e.missing.join(", ")),
+            Err(e) => format!("missing {}: labs run rootless, in a user namespace of yours", e.missing.join(", ")),
         },
         fix: root
             .err()
-            .map(|_| "run the lab commands as root (sudo nsnet …)".into()),
+            .map(|_| "for sshd in nodes, limits, uplinks, ports or host interfaces: run as root (sudo nsnet …)".into()),
     });
     kernel_findings(exe, &mut f);
     filesystem_findings(&mut f);
@@ -546,12 +545,18 @@ pub fn render(r: &Report) -> String {
     let missing: Vec<&str> = r
         .findings
         .iter()
-        .filter(|x| !x.needed && x.verdict == Verdict::Missing)
+        .filter(|x| !x.needed && x.verdict == Verdict::Missing && x.name != "root")
         .map(|x| x.name.as_str())
         .collect();
     s.push('\n');
-    if r.ready {
+    let root = r
+        .findings
+        .iter()
+        .any(|x| x.name == "root" && x.verdict == Verdict::Ok);
+    if r.ready && root {
         s.push_str("nsnet doctor: labs can be built here");
+    } else if r.ready {
+        s.push_str("nsnet doctor: rootless labs can be built here (as root, every lab)");
     } else {
         let needed: Vec<&str> = r
             .findings
