@@ -90,10 +90,21 @@ counted_by = "r1:1"
 fn a_users_lab_comes_up_is_reached_tests_itself_and_leaves_nothing() {
     as_root(|| {
         let base = Path::new("/tmp").join(format!("nsnet-{UID}"));
-        let lab = Lab::new("t-rl", ROUTED);
+        let lab = Lab::with_ssh("t-rl", ROUTED);
         let _down = Down("t-rl");
-        let out = user_ok(&["up", lab.path()]);
-        assert!(out.contains("lab t-rl is up: 4 node(s)"), "{out}");
+        let o = user(&["up", lab.path()]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stdout(&o).contains("lab t-rl is up: 4 node(s)"),
+            "{}",
+            stdout(&o)
+        );
+        // This user has no subordinate ids: no sshd, and a note that says why.
+        assert!(
+            stderr(&o).contains("rootless: no sshd in the nodes"),
+            "{}",
+            stderr(&o)
+        );
         // The nodes are the user's processes on the machine (root only in their sandbox).
         let found = inits("t-rl");
         assert_eq!(found.len(), 4, "{found:?}");
@@ -178,5 +189,73 @@ fn another_user_cannot_reach_roots_labs() {
         }
         assert!(lab.status().iter().all(|(_, _, alive)| *alive));
         assert!(!Path::new("/tmp/nsnet-64003").exists());
+    });
+}
+
+/// The user scripts/setup makes, with a range of subordinate ids in /etc/subuid and
+/// /etc/subgid.
+const RANGED: [&str; 3] = ["--reuid=nsnet-rl", "--regid=nsnet-rl", "--clear-groups"];
+
+#[test]
+fn with_subordinate_ids_rootless_nodes_run_sshd() {
+    as_root(|| {
+        let uid = std::process::Command::new("id")
+            .args(["-u", "nsnet-rl"])
+            .output()
+            .unwrap();
+        assert!(
+            uid.status.success(),
+            "no user nsnet-rl: scripts/setup makes it"
+        );
+        let uid = String::from_utf8_lossy(&uid.stdout).trim().to_string();
+        let lab = Lab::with_ssh(
+            "t-rl-ssh",
+            "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
+        );
+        struct DownRanged;
+        impl Drop for DownRanged {
+            fn drop(&mut self) {
+                let _ = nsnet_setpriv(&RANGED, &["down", "t-rl-ssh"]);
+            }
+        }
+        let _down = DownRanged;
+        let run = |args: &[&str]| {
+            let o = nsnet_setpriv(&RANGED, args);
+            assert!(
+                o.status.success(),
+                "nsnet {args:?}: {}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+            (stdout(&o), stderr(&o))
+        };
+        let (_, err) = run(&["up", lab.path()]);
+        assert!(!err.contains("no sshd"), "{err}");
+        // The sandbox maps the user's range: root is the user, 1.. its subordinate ids.
+        let (map, _) = run(&["exec", "h1", "--", "cat", "/proc/self/uid_map"]);
+        let rows: Vec<Vec<&str>> = map
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(rows[0], ["0", uid.as_str(), "1"], "{map}");
+        assert_eq!(rows[1][0], "1", "{map}");
+        // The stock ssh client from the user's shell, and from node to node: sshd's privilege
+        // separation runs as the sandbox's sshd user.
+        let (out, _) = run(&["ssh", "h1", "--", "hostname"]);
+        assert_eq!(out.trim(), "h1");
+        let (out, _) = run(&[
+            "ssh",
+            "h1",
+            "--",
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "h2",
+            "id",
+            "-u",
+        ]);
+        assert_eq!(out.trim(), "0");
+        run(&["down", "t-rl-ssh"]);
+        assert!(!Path::new(&format!("/tmp/nsnet-{uid}")).exists());
     });
 }

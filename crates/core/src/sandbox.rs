@@ -5,7 +5,7 @@
 //! has every capability over what the sandbox owns (the labs' namespaces, their mounts, the
 //! sandbox's own network namespace, which stands in for the host's), and none over the
 //! machine. What the sandbox mounts (lab dirs, netns entries) is seen only inside it; the
-//! user's runtime dir holds plain dirs (see [`crate::state::paths`]).
+//! user's runtime dir holds plain dirs (see [`mod@crate::state::paths`]).
 //!
 //! The keeper is started by the first `up` and stopped by the `down` of the last lab. Its
 //! PID and start time are recorded in `<base>/keeper`; before anyone joins it, it is proved:
@@ -223,13 +223,20 @@ fn start_keeper(base: &Path) -> Result<(i32, OwnedFd), SandboxError> {
     }
     let uid = paths().host_uid;
     let gid = nix::unistd::getegid().as_raw();
-    let write = |f: &str, s: String| {
-        fs::write(format!("/proc/{pid}/{f}"), s)
-            .map_err(|e| format!("writing /proc/{pid}/{f}: {e}"))
+    let mapped = match subordinate_ranges(uid) {
+        // The user's subordinate ids as 1..: sshd's privilege separation and daemons that
+        // drop to a user of their own work in the nodes.
+        Some((subuid, subgid)) => map_range(pid, uid, gid, subuid, subgid),
+        None => {
+            let write = |f: &str, s: String| {
+                fs::write(format!("/proc/{pid}/{f}"), s)
+                    .map_err(|e| format!("writing /proc/{pid}/{f}: {e}"))
+            };
+            write("setgroups", "deny".into())
+                .and_then(|()| write("uid_map", format!("0 {uid} 1")))
+                .and_then(|()| write("gid_map", format!("0 {gid} 1")))
+        }
     };
-    let mapped = write("setgroups", "deny".into())
-        .and_then(|()| write("uid_map", format!("0 {uid} 1")))
-        .and_then(|()| write("gid_map", format!("0 {gid} 1")));
     if let Err(why) = mapped {
         let _ = child.kill();
         let _ = child.wait();
@@ -252,6 +259,68 @@ fn start_keeper(base: &Path) -> Result<(i32, OwnedFd), SandboxError> {
         .map_err(|e| fail(format!("recording it in {}: {e}", base.display())))?;
     let pidfd = sys::pidfd_open(pid).map_err(|e| fail(format!("pidfd_open: {e}")))?;
     Ok((pid, pidfd))
+}
+
+/// How many subordinate ids a sandbox maps (as `newuidmap` is asked for them): enough for
+/// every system user of a distribution (sshd, frr, bind …) and `nobody`.
+const RANGE: u64 = 65536;
+
+/// The first id of the user's subordinate uid and gid ranges of at least [`RANGE`] ids, from
+/// /etc/subuid and /etc/subgid (by name or by uid), when newuidmap and newgidmap are there.
+pub(crate) fn subordinate_ranges(uid: u32) -> Option<(u64, u64)> {
+    for helper in ["/usr/bin/newuidmap", "/usr/bin/newgidmap"] {
+        if !Path::new(helper).exists() {
+            return None;
+        }
+    }
+    let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)?;
+    let find = |file: &str| -> Option<u64> {
+        fs::read_to_string(file).ok()?.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let who = f.next()?;
+            let start: u64 = f.next()?.trim().parse().ok()?;
+            let count: u64 = f.next()?.trim().parse().ok()?;
+            ((who == name || who == uid.to_string()) && count >= RANGE).then_some(start)
+        })
+    };
+    Some((find("/etc/subuid")?, find("/etc/subgid")?))
+}
+
+/// Maps root to the user and 1.. to its subordinate ranges, through the distribution's
+/// setuid helpers (the kernel lets no user write such a map itself).
+fn map_range(pid: i32, uid: u32, gid: u32, subuid: u64, subgid: u64) -> Result<(), String> {
+    let n = RANGE - 1;
+    for (helper, id, sub) in [("newuidmap", uid, subuid), ("newgidmap", gid, subgid)] {
+        let o = Command::new(format!("/usr/bin/{helper}"))
+            .args([pid.to_string(), "0".into(), id.to_string(), "1".into()])
+            .args(["1".to_string(), sub.to_string(), n.to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("running {helper}: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "{helper}: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether this process is in a sandbox that maps a range of subordinate ids besides root.
+pub fn maps_a_range() -> bool {
+    fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
+        m.lines().any(|l| {
+            let f: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            f.len() == 3 && f[0] == 1 && f[2] >= RANGE - 1
+        })
+    })
 }
 
 /// After a `down` inside the sandbox: when no lab is left, stops the keeper and removes the

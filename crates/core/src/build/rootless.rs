@@ -1,7 +1,8 @@
 //! What a lab is in rootless mode (see [`crate::sandbox`]): everything but what needs the
 //! machine itself. Node limits need cgroups delegated to the user; a link to the host, a
 //! published port or a host interface would end in the sandbox's own network namespace,
-//! not the machine's; sshd's privilege separation needs more ids than the user's own.
+//! not the machine's; sshd's privilege separation needs more ids than the user's own (the
+//! sandbox maps them when the user has a subordinate range, see [`crate::sandbox`]).
 
 use nsnet_lab::Plan;
 
@@ -55,8 +56,10 @@ pub fn adjust(plan: &Plan) -> Result<Plan, RootlessError> {
         }
     }
     let mut plan = plan.clone();
-    for n in &mut plan.nodes {
-        n.ssh = false;
+    if !crate::sandbox::maps_a_range() {
+        for n in &mut plan.nodes {
+            n.ssh = false;
+        }
     }
     Ok(plan)
 }
@@ -64,10 +67,11 @@ pub fn adjust(plan: &Plan) -> Result<Plan, RootlessError> {
 /// What a user should know before a rootless `up` of `plan`: one line each.
 pub fn notes(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
-    if plan.nodes.iter().any(|n| n.ssh) {
+    if plan.nodes.iter().any(|n| n.ssh) && !crate::sandbox::maps_a_range() {
         out.push(
             "rootless: no sshd in the nodes (its privilege separation needs ids beyond your \
-             own); `nsnet exec` and `nsnet enter` reach every node"
+             own: a range in /etc/subuid and /etc/subgid, and newuidmap from the package \
+             uidmap); `nsnet exec` and `nsnet enter` reach every node"
                 .into(),
         );
     }

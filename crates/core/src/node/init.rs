@@ -312,6 +312,9 @@ fn prepare_node(dir: &LabDir, node: &str, mut log: Log) -> Result<NodeInit, Init
         source,
     })?;
     mounts::apply(&steps, &mut opened)?;
+    if crate::state::paths().rootless() {
+        mounts::rootless_home()?;
+    }
     if !cfg.node.privileged {
         super::caps::narrow_bounding_set().map_err(InitError::Caps)?;
     }

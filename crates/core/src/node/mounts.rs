@@ -978,6 +978,30 @@ fn detach_run() -> Result<(), InitError> {
     })
 }
 
+/// Rootless: the machine's /root is root's, which the sandbox does not map, so the node's
+/// root user would have a home it cannot enter. It gets an empty one of its own, a dir of
+/// the node's /run bound over /root (as a `private` dir is).
+pub fn rootless_home() -> Result<(), InitError> {
+    use std::os::unix::fs::DirBuilderExt;
+    match fs::read_dir("/root") {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+        _ => return Ok(()),
+    }
+    let own = format!("{NODE_RUN}/root-home");
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&own)
+        .map_err(io_err("creating", &own))?;
+    mount(
+        Some(own.as_str()),
+        "/root",
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(mount_err("bind-mounting over", "/root"))
+}
+
 /// Mount points at or under `root` that are not under another one of them.
 fn topmost_mounts_under(mountinfo: &str, root: &str) -> Vec<String> {
     let below = format!("{root}/");

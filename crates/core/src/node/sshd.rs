@@ -99,7 +99,13 @@ impl NodeSsh {
         b.create(PRIVSEP_DIR)
             .map_err(io_err("creating", PRIVSEP_DIR))?;
         let family = if self.ipv6 { "any" } else { "inet" };
-        let sshd_config = render(SSHD_CONFIG, family);
+        let mut sshd_config = render(SSHD_CONFIG, family);
+        if crate::state::paths().rootless() {
+            // The machine's `/` (root's, which a rootless sandbox does not map) is nobody's
+            // here: StrictModes would refuse every key under it. The keys are nsnet's, in
+            // the node's private /run.
+            sshd_config = sshd_config.replace("StrictModes yes", "StrictModes no");
+        }
         let ssh_config = render(SSH_CONFIG, family);
         let files: [(&str, &[u8]); 6] = [
             (HOST_KEY, &self.host_key),
@@ -112,8 +118,41 @@ impl NodeSsh {
         for (name, data) in files {
             write_file(&format!("{NODE_SSH_DIR}/{name}"), data, 0o600)?;
         }
+        readable_shadow()?;
         give_client_config(&format!("{NODE_SSH_DIR}/ssh_config"))
     }
+}
+
+/// In a rootless sandbox the machine's /etc/shadow is root's, which the sandbox does not map:
+/// glibc then takes root's entry from systemd's NSS module, `!*`, and sshd refuses root as a
+/// locked account. The node gets a shadow of its own in this mount namespace: every user of
+/// /etc/passwd with no password (`*`: key logins only), bound read-only over /etc/shadow.
+fn readable_shadow() -> Result<(), SshdError> {
+    const SHADOW: &str = "/etc/shadow";
+    match fs::File::open(SHADOW) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+        _ => return Ok(()),
+    }
+    let passwd = fs::read_to_string("/etc/passwd").map_err(io_err("reading", "/etc/passwd"))?;
+    let mut text = String::new();
+    for name in passwd.lines().filter_map(|l| l.split(':').next()) {
+        if !name.is_empty() {
+            text.push_str(&format!("{name}:*:::::::\n"));
+        }
+    }
+    let own = format!("{NODE_SSH_DIR}/shadow");
+    write_file(&own, text.as_bytes(), 0o600)?;
+    nix::mount::mount(
+        Some(own.as_str()),
+        SHADOW,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|source| SshdError::Mount {
+        path: SHADOW.into(),
+        source,
+    })
 }
 
 fn render(template: &str, family: &str) -> String {
