@@ -10,6 +10,10 @@
 //! then one `nsenter -t PID -n ip -batch` per namespace). The product never runs ip; the
 //! bench may. Every `up`, ours and the floor's, starts on a kernel that has
 //! finished freeing the namespaces of the run before. Needs root.
+//!
+//! Rootless against root: `up` and `down` of a 1000-host star, as root and as an unprivileged
+//! user (a rootless lab, in that user's sandbox), alternated, medians of three each
+//! (`cargo bench -- --rootless` runs only that).
 
 use nsnet_lab::gen::{generate, Shape};
 use nsnet_lab::{Kind, Lab, Plan};
@@ -67,6 +71,10 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let big = args.iter().any(|a| a == "--big");
     eprintln!("nsnet: {}", bin());
+    if args.iter().any(|a| a == "--rootless") {
+        rootless_vs_root(1000);
+        return;
+    }
     // (shape, root): `None` is the host's own root; "overlay" a copy-on-write one per node.
     let mut shapes = vec![
         (Shape::Star(10), None),
@@ -124,6 +132,93 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     print_table(&rows);
     print_growth(&rows);
+    if !quick {
+        rootless_vs_root(1000);
+    }
+}
+
+/// The uid rootless runs use (no passwd entry needed).
+const ROOTLESS_UID: &str = "64010";
+
+/// `up` then `down` of a star of `n` hosts, as root and rootless, alternated; prints the
+/// medians and their ratio.
+fn rootless_vs_root(n: usize) {
+    let dir = std::env::temp_dir().join(format!("nsnet-bench-rl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = generate(Shape::Star(n), Some("brl"), false).unwrap();
+    let file = dir.join("brl.toml");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let as_user = |args: &[&str]| -> Command {
+        let mut c = Command::new("setpriv");
+        c.args([
+            &format!("--reuid={ROOTLESS_UID}"),
+            &format!("--regid={ROOTLESS_UID}"),
+            "--clear-groups",
+            bin(),
+        ])
+        .args(args);
+        c
+    };
+    let as_root = |args: &[&str]| -> Command {
+        let mut c = Command::new(bin());
+        c.args(args);
+        c
+    };
+    let timed = |mut c: Command| -> Duration {
+        let t = Instant::now();
+        let o = c.stdin(Stdio::null()).output().expect("running nsnet");
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        t.elapsed()
+    };
+    let (mut root, mut rootless) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for (times, run) in [
+            (&mut root, &as_root as &dyn Fn(&[&str]) -> Command),
+            (&mut rootless, &as_user),
+        ] {
+            kernel_idle();
+            let up = timed(run(&["up", &file]));
+            let down = timed(run(&["down", "brl"]));
+            times.push((up, down));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (mut ru, mut rd): (Vec<_>, Vec<_>) = root.into_iter().unzip();
+    let (mut lu, mut ld): (Vec<_>, Vec<_>) = rootless.into_iter().unzip();
+    let (ru, rd, lu, ld) = (
+        median(&mut ru),
+        median(&mut rd),
+        median(&mut lu),
+        median(&mut ld),
+    );
+    println!();
+    println!("| star {n}, medians of 3 | up | down |");
+    println!("|---|---|---|");
+    println!(
+        "| root | {:.2} s | {:.2} s |",
+        ru.as_secs_f64(),
+        rd.as_secs_f64()
+    );
+    println!(
+        "| rootless | {:.2} s | {:.2} s |",
+        lu.as_secs_f64(),
+        ld.as_secs_f64()
+    );
+    println!(
+        "| rootless / root | {:.2}× | {:.2}× |",
+        lu.as_secs_f64() / ru.as_secs_f64(),
+        ld.as_secs_f64() / rd.as_secs_f64()
+    );
 }
 
 fn run(shape: Shape, name: &str, dir: &Path, root: Option<&str>) -> Result<Row, String> {

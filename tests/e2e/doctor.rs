@@ -127,9 +127,9 @@ fn without_root_doctor_tries_the_kernel_in_a_user_namespace_for_rootless_labs() 
         assert_eq!(o.status.code(), Some(if userns { 0 } else { 1 }));
         let text = stdout(&nsnet_setpriv(&NOBODY, &["doctor"]));
         assert!(text.contains("labs run rootless"), "{text}");
-        assert!(
-            text.contains("fix: for sshd in nodes"),
-            "no fix for root:\n{text}"
-        );
+        assert!(text.contains("fix: for limits"), "no fix for root:\n{text}");
+        // nobody has no subordinate ids: the fix says how to give a user some.
+        assert_eq!(verdict(&v, "subordinate ids"), "missing", "{v:#}");
+        assert!(text.contains("usermod --add-subuids"), "{text}");
     });
 }

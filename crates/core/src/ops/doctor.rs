@@ -302,23 +302,58 @@ fn run_probe(exe: &Path) -> Result<ProbeResults, String> {
 pub fn doctor(exe: &Path) -> Report {
     let mut f = Vec::new();
     let root = crate::build::up::require_privileges("up");
+    let is_root = root.is_ok();
     f.push(Finding {
         group: "privileges",
         name: "root".into(),
-        verdict: if root.is_ok() { Verdict::Ok } else { Verdict::Missing },
+        verdict: if root.is_ok() {
+            Verdict::Ok
+        } else {
+            Verdict::Missing
+        },
         // Without it labs run rootless: then the namespaces (tried in a user namespace)
         // are what decides.
         needed: false,
-        serves: "labs with sshd, limits or links to the machine (without root: rootless labs)"
-            .into(),
+        serves: "labs with limits or links to the machine (without root: rootless labs)".into(),
         detail: match &root {
             Ok(()) => "CAP_SYS_ADMIN and CAP_NET_ADMIN".into(),
-            Err(e) => format!("missing {}: labs run rootless, in a user namespace of yours", e.missing.join(", ")),
+            Err(e) => format!(
+                "missing {}: labs run rootless, in a user namespace of yours",
+                e.missing.join(", ")
+            ),
         },
-        fix: root
-            .err()
-            .map(|_| "for sshd in nodes, limits, uplinks, ports or host interfaces: run as root (sudo nsnet …)".into()),
+        fix: root.err().map(|_| {
+            "for limits, uplinks, management addresses, ports or host interfaces: run as root"
+                .into()
+        }),
     });
+    if !is_root {
+        let uid = nix::unistd::geteuid().as_raw();
+        let range = crate::sandbox::subordinate_ranges(uid);
+        f.push(Finding {
+            group: "privileges",
+            name: "subordinate ids".into(),
+            verdict: if range.is_some() {
+                Verdict::Ok
+            } else {
+                Verdict::Missing
+            },
+            needed: false,
+            serves: "sshd and daemons with users of their own in rootless nodes".into(),
+            detail: match range {
+                Some((u, g)) => format!("uids from {u}, gids from {g}, newuidmap"),
+                None => format!(
+                    "no range of 65536 ids for uid {uid} in /etc/subuid and /etc/subgid, or no \
+                     newuidmap"
+                ),
+            },
+            fix: range.is_none().then(|| {
+                "apt-get install uidmap; usermod --add-subuids 100000-165535 --add-subgids \
+                 100000-165535 USER (as root)"
+                    .into()
+            }),
+        });
+    }
     kernel_findings(exe, &mut f);
     filesystem_findings(&mut f);
     f.push(capacity());
