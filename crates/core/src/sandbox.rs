@@ -61,6 +61,18 @@ pub fn is_keeper_invocation() -> bool {
 /// uid and gid maps (written by the `up` that started it), then holds the namespaces until
 /// SIGTERM or SIGKILL.
 pub fn keeper_main() -> ! {
+    // Nothing inherited stays open for the keeper's life (a lock its starter's caller held,
+    // a pipe someone waits on to close) but the three it is given.
+    let inherited: Vec<i32> = fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in inherited {
+        let _ = nix::unistd::close(fd);
+    }
     let _ = nix::unistd::setsid();
     let _ = std::env::set_current_dir("/");
     let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
@@ -273,10 +285,16 @@ pub(crate) fn subordinate_ranges(uid: u32) -> Option<(u64, u64)> {
             return None;
         }
     }
-    let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|u| u.name)?;
+    // /etc/passwd read directly: nsnet is a static binary, and glibc's NSS (getpwuid)
+    // cannot load its modules there. A user only in a directory service matches by uid.
+    let name = fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_else(|| uid.to_string());
     let find = |file: &str| -> Option<u64> {
         fs::read_to_string(file).ok()?.lines().find_map(|l| {
             let mut f = l.split(':');
