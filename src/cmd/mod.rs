@@ -37,6 +37,11 @@ pub type CmdResult = anyhow::Result<i32>;
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Command,
+    /// As root: act as user nobody, whose labs are rootless (a lab you do not trust, whose
+    /// nodes may touch the machine no more than nobody may); give it to every command of
+    /// that lab
+    #[arg(long, global = true)]
+    pub rootless: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -240,6 +245,9 @@ impl Cli {
     pub fn run(self) -> CmdResult {
         // Rootless: into the user's sandbox first (started by `up`), where the rest runs as
         // it does for root. One clear line before anything is read or touched.
+        if self.rootless {
+            nsnet_core::sandbox::become_nobody()?;
+        }
         let privileged = self.cmd.privileged();
         if let Some(name) = privileged {
             match nsnet_core::sandbox::enter(matches!(name, "up" | "test")) {

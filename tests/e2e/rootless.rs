@@ -118,6 +118,27 @@ fn a_users_lab_comes_up_is_reached_tests_itself_and_leaves_nothing() {
             user_ok(&["exec", "r1", "--lab", "t-rl", "--", "id", "-u"]).trim(),
             "0"
         );
+        // And a shell in a node, under a terminal of the user's.
+        let mut script = std::process::Command::new("setpriv");
+        script.args(USER).args([
+            "script",
+            "-qefc",
+            &format!("{} enter h2 --lab t-rl", bin()),
+            "/dev/null",
+        ]);
+        script.env("SHELL", "/bin/sh");
+        let o = run_with_timeout(
+            script,
+            Some("echo inside-$(hostname)-$NSNET_LAB\nexit 3\n"),
+            std::time::Duration::from_secs(20),
+        );
+        assert!(
+            stdout(&o).contains("inside-h2-t-rl"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert_eq!(o.status.code(), Some(3));
         // Its checks: real traffic, and r1's firewall counter moved for the dropped probe.
         let o = user(&["test", "--lab", "t-rl", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout)
@@ -197,7 +218,7 @@ fn another_user_cannot_reach_roots_labs() {
 const RANGED: [&str; 3] = ["--reuid=nsnet-rl", "--regid=nsnet-rl", "--clear-groups"];
 
 #[test]
-fn with_subordinate_ids_rootless_nodes_run_sshd() {
+fn with_subordinate_ids_rootless_nodes_run_sshd_and_the_example_labs_pass() {
     as_root(|| {
         let uid = std::process::Command::new("id")
             .args(["-u", "nsnet-rl"])
@@ -256,6 +277,78 @@ fn with_subordinate_ids_rootless_nodes_run_sshd() {
         ]);
         assert_eq!(out.trim(), "0");
         run(&["down", "t-rl-ssh"]);
+        // The example labs, as they are: each passes its own checks rootless (routes,
+        // switches, NAT and a published port inside the lab, ECMP and a reroute), but the
+        // one on copy-on-write roots, which is refused with its reason.
+        let labs = concat!(env!("CARGO_MANIFEST_DIR"), "/labs");
+        for name in ["two-routers", "switch", "docker-like", "datacenter"] {
+            let o = nsnet_setpriv(&RANGED, &["test", &format!("{labs}/{name}.toml")]);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{name}: {}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+            assert!(
+                stdout(&o).contains(" passed, 0 failed"),
+                "{name}: {}",
+                stdout(&o)
+            );
+        }
+        let o = nsnet_setpriv(&RANGED, &["test", &format!("{labs}/ospf.toml")]);
+        assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stderr(&o).contains("lab ospf cannot run rootless: node r1 has a root of its own"),
+            "{}",
+            stderr(&o)
+        );
         assert!(!Path::new(&format!("/tmp/nsnet-{uid}")).exists());
+    });
+}
+
+#[test]
+fn root_asks_for_rootless_and_gets_nodes_that_cannot_touch_the_machine() {
+    as_root(|| {
+        let lab = Lab::new(
+            "t-rl-nb",
+            "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
+        );
+        struct DownNobody;
+        impl Drop for DownNobody {
+            fn drop(&mut self) {
+                let _ = nsnet(&["--rootless", "down", "t-rl-nb"]);
+            }
+        }
+        let _down = DownNobody;
+        nsnet_ok(&["--rootless", "up", lab.path()]);
+        // nobody's lab: root's own commands do not see it, `--rootless` ones do.
+        assert!(!nsnet_ok(&["status"]).contains("t-rl-nb"));
+        assert!(nsnet_ok(&["--rootless", "status"]).contains("lab t-rl-nb"));
+        let found = inits("t-rl-nb");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|(_, uid)| uid == "65534"), "{found:?}");
+        // Root in the node, nobody on the machine: the machine's files and kernel settings
+        // are out of its reach (the setting is written its own value: were the write let
+        // through, nothing would change but the test's verdict).
+        let probe = "/etc/nsnet-rootless-probe";
+        let o = nsnet(&["--rootless", "exec", "h1", "--", "touch", probe]);
+        assert!(!o.status.success(), "a rootless node wrote {probe}");
+        assert!(!Path::new(probe).exists());
+        let o = nsnet(&[
+            "--rootless",
+            "exec",
+            "h1",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/sys/kernel/panic_on_oops > /proc/sys/kernel/panic_on_oops",
+        ]);
+        assert!(!o.status.success(), "a rootless node set a kernel setting");
+        let o = nsnet(&["--rootless", "exec", "h1", "--", "ping", "-c1", "-W2", "h2"]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        nsnet_ok(&["--rootless", "down", "t-rl-nb"]);
+        assert!(inits("t-rl-nb").is_empty());
+        assert!(!Path::new("/tmp/nsnet-65534").exists());
     });
 }

@@ -106,6 +106,24 @@ pub fn keeper_main() -> ! {
     }
 }
 
+/// `--rootless` as root: this process becomes user nobody (65534, group nogroup) with no
+/// supplementary groups and no capabilities, so what follows works with nobody's rootless
+/// labs. Must come before anything asks for [`paths`]. Does nothing for another user.
+pub fn become_nobody() -> Result<(), SandboxError> {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let fail = |e: nix::errno::Errno| SandboxError::Start {
+        why: format!("becoming user nobody for --rootless: {e}"),
+    };
+    let (uid, gid) = (Uid::from_raw(65534), Gid::from_raw(65534));
+    setgroups(&[]).map_err(fail)?;
+    setresgid(gid, gid, gid).map_err(fail)?;
+    setresuid(uid, uid, uid).map_err(fail)?;
+    Ok(())
+}
+
 /// For a lab command of a user who is not root: moves this (single-threaded) process into
 /// the user's sandbox, starting it when `start` (an `up`) and there is none. Does nothing
 /// as root, or inside the sandbox already.

@@ -1,5 +1,6 @@
 //! What a lab is in rootless mode (see [`crate::sandbox`]): everything but what needs the
-//! machine itself. Node limits need cgroups delegated to the user; a link to the host, a
+//! machine itself. Node limits need cgroups delegated to the user; a root of a node's own
+//! needs an overlay over mounts the kernel locks to the sandbox; a link to the host, a
 //! published port or a host interface would end in the sandbox's own network namespace,
 //! not the machine's; sshd's privilege separation needs more ids than the user's own (the
 //! sandbox maps them when the user has a subordinate range, see [`crate::sandbox`]).
@@ -28,6 +29,14 @@ pub fn adjust(plan: &Plan) -> Result<Plan, RootlessError> {
         if !n.limits.is_empty() {
             return Err(refuse(format!(
                 "node {} has resource limits (cgroups are root's)",
+                n.name
+            )));
+        }
+        if n.root != nsnet_lab::Root::Host || n.tree.is_some() {
+            return Err(refuse(format!(
+                "node {} has a root of its own (`root` or `tree`): rootless nodes share the \
+                 machine's / (the kernel locks its mounts to the sandbox, so no overlay can \
+                 take it as a layer, and no proc can be mounted in a root beside it)",
                 n.name
             )));
         }
