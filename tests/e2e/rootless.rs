@@ -352,3 +352,65 @@ fn root_asks_for_rootless_and_gets_nodes_that_cannot_touch_the_machine() {
         assert!(!Path::new("/tmp/nsnet-65534").exists());
     });
 }
+
+/// Runs `nsnet ARGS` as uid `uid` inside a user namespace of the test's own (root and `uid`
+/// mapped as themselves) in which user namespaces are switched off
+/// (`user.max_user_namespaces = 0` there): what a machine that switched them off shows the
+/// user, without touching the machine's own setting.
+fn without_user_namespaces(uid: u32, args: &[&str]) -> Output {
+    const PY: &str = r#"
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+uid, nsnet, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+r, w = os.pipe(); r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r); os.close(w2)
+    if libc.unshare(0x10000000) != 0:
+        os._exit(90)
+    os.write(w, b"u"); os.close(w)
+    os.read(r2, 1)
+    with open("/proc/sys/user/max_user_namespaces", "w") as f:
+        f.write("0")
+    os.setgroups([]); os.setgid(uid); os.setuid(uid)
+    os.execv(nsnet, [nsnet] + args)
+os.close(w); os.close(r2)
+os.read(r, 1)
+for m in ("uid_map", "gid_map"):
+    with open(f"/proc/{pid}/{m}", "w") as f:
+        f.write(f"0 0 1\n{uid} {uid} 1\n")
+os.write(w2, b"g"); os.close(w2)
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+    let mut cmd = std::process::Command::new("/usr/bin/python3");
+    cmd.args(["-c", PY, &uid.to_string(), bin()]).args(args);
+    run_with_timeout(cmd, None, std::time::Duration::from_secs(30))
+}
+
+#[test]
+fn without_user_namespaces_up_says_why_and_leaves_nothing() {
+    as_root(|| {
+        let lab = Lab::new("t-rl-nons", "[nodes]\nh1 = {}\n");
+        let o = without_user_namespaces(64008, &["up", lab.path()]);
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stderr(&o).contains(
+                "starting the sandbox of rootless labs: user namespaces are switched off here \
+                 (sysctl user.max_user_namespaces = 0"
+            ),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!Path::new("/tmp/nsnet-64008").exists());
+        assert!(inits("t-rl-nons").is_empty());
+        // doctor, run the same way, finds the same and gives the fix.
+        let o = without_user_namespaces(64008, &["doctor"]);
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stdout(&o).contains("MISSING  network namespaces"),
+            "{}",
+            stdout(&o)
+        );
+    });
+}

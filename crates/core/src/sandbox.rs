@@ -42,8 +42,7 @@ pub enum SandboxError {
     )]
     NoSandbox { uid: u32, base: PathBuf },
     #[error(
-        "starting the sandbox of rootless labs: {why} (user namespaces must be allowed: \
-         `nsnet doctor` tells what is missing)"
+        "starting the sandbox of rootless labs: {why} (`nsnet doctor` tells what else is missing)"
     )]
     Start { why: String },
     #[error("joining the sandbox of rootless labs (keeper pid {pid}): {source}")]
@@ -78,10 +77,7 @@ pub fn keeper_main() -> ! {
     let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
     let mut out = io::stdout();
     if let Err(e) = unshare(flags) {
-        let _ = writeln!(
-            out,
-            "error unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET): {e}"
-        );
+        let _ = writeln!(out, "error {}", why_no_userns(e));
         sys::exit_now(1);
     }
     let _ = writeln!(out, "ready");
@@ -122,6 +118,30 @@ pub fn become_nobody() -> Result<(), SandboxError> {
     setresgid(gid, gid, gid).map_err(fail)?;
     setresuid(uid, uid, uid).map_err(fail)?;
     Ok(())
+}
+
+/// Why this user may make no user namespace, in words, from unshare's errno.
+pub(crate) fn why_no_userns(e: nix::errno::Errno) -> String {
+    let max = fs::read_to_string("/proc/sys/user/max_user_namespaces")
+        .map(|m| m.trim().to_string())
+        .unwrap_or_default();
+    match e {
+        nix::errno::Errno::ENOSPC if max == "0" => {
+            "user namespaces are switched off here (sysctl user.max_user_namespaces = 0; \
+             as root: sysctl -w user.max_user_namespaces=10000)"
+                .into()
+        }
+        nix::errno::Errno::ENOSPC => format!(
+            "the limit of user namespaces is reached (sysctl user.max_user_namespaces = {max}): \
+             end some, or raise it as root"
+        ),
+        nix::errno::Errno::EPERM | nix::errno::Errno::EACCES => format!(
+            "user namespaces are not allowed to this user ({e}: as root, \
+             sysctl -w kernel.unprivileged_userns_clone=1 or \
+             kernel.apparmor_restrict_unprivileged_userns=0 where the kernel has them)"
+        ),
+        e => format!("unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET): {e}"),
+    }
 }
 
 /// For a lab command of a user who is not root: moves this (single-threaded) process into
@@ -169,7 +189,16 @@ pub fn enter(start: bool) -> Result<(), SandboxError> {
     let lock = lock(base).map_err(|e| base_err(format!("locking {LOCK}: {e}")))?;
     let (pid, pidfd) = match proved_keeper(base) {
         Some(k) => k,
-        None if start => start_keeper(base)?,
+        None if start => match start_keeper(base) {
+            Ok(k) => k,
+            Err(e) => {
+                // Nothing of a sandbox that never started stays behind.
+                drop(lock);
+                let _ = fs::remove_file(base.join(LOCK));
+                let _ = fs::remove_dir(base);
+                return Err(e);
+            }
+        },
         None => {
             return Err(SandboxError::NoSandbox {
                 uid,

@@ -146,13 +146,8 @@ fn private_netns() -> Result<(), String> {
             .map_err(|e| format!("unshare(CLONE_NEWNET): {e}"));
     }
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET).map_err(|e| {
-        let max = fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
-        format!(
-            "unshare(CLONE_NEWUSER | CLONE_NEWNET) as uid {uid}: {e} (user.max_user_namespaces = {})",
-            max.trim()
-        )
-    })?;
+    unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
+        .map_err(crate::sandbox::why_no_userns)?;
     let write = |f: &str, s: String| fs::write(f, s).map_err(|e| format!("writing {f}: {e}"));
     write("/proc/self/setgroups", "deny".into())?;
     write("/proc/self/uid_map", format!("0 {uid} 1"))?;
