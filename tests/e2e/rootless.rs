@@ -27,11 +27,15 @@ fn user_ok(args: &[&str]) -> String {
     stdout(&o)
 }
 
-/// Takes the user's lab down on drop, also when the test fails.
-struct Down(&'static str);
+/// Takes a rootless lab down on drop, also when the test fails: `down LAB` run under
+/// setpriv with `how` (a user), or as root with `--rootless` when `how` is empty.
+struct Down(&'static [&'static str], &'static str);
 impl Drop for Down {
     fn drop(&mut self) {
-        let _ = user(&["down", self.0]);
+        let _ = match self.0 {
+            [] => nsnet(&["--rootless", "down", self.1]),
+            how => nsnet_setpriv(how, &["down", self.1]),
+        };
     }
 }
 
@@ -91,7 +95,7 @@ fn a_users_lab_comes_up_is_reached_tests_itself_and_leaves_nothing() {
     as_root(|| {
         let base = Path::new("/tmp").join(format!("nsnet-{UID}"));
         let lab = Lab::with_ssh("t-rl", ROUTED);
-        let _down = Down("t-rl");
+        let _down = Down(&USER, "t-rl");
         let o = user(&["up", lab.path()]);
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
         assert!(
@@ -188,10 +192,7 @@ fn a_users_lab_comes_up_is_reached_tests_itself_and_leaves_nothing() {
 #[test]
 fn another_user_cannot_reach_roots_labs() {
     as_root(|| {
-        let lab = Lab::new(
-            "t-rl-root",
-            "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
-        );
+        let lab = Lab::new("t-rl-root", PAIR);
         lab.up();
         let other = ["--reuid=64003", "--regid=64003", "--clear-groups"];
         for args in [
@@ -229,17 +230,8 @@ fn with_subordinate_ids_rootless_nodes_run_sshd_and_the_example_labs_pass() {
             "no user nsnet-rl: scripts/setup makes it"
         );
         let uid = String::from_utf8_lossy(&uid.stdout).trim().to_string();
-        let lab = Lab::with_ssh(
-            "t-rl-ssh",
-            "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
-        );
-        struct DownRanged;
-        impl Drop for DownRanged {
-            fn drop(&mut self) {
-                let _ = nsnet_setpriv(&RANGED, &["down", "t-rl-ssh"]);
-            }
-        }
-        let _down = DownRanged;
+        let lab = Lab::with_ssh("t-rl-ssh", PAIR);
+        let _down = Down(&RANGED, "t-rl-ssh");
         let run = |args: &[&str]| {
             let o = nsnet_setpriv(&RANGED, args);
             assert!(
@@ -310,17 +302,8 @@ fn with_subordinate_ids_rootless_nodes_run_sshd_and_the_example_labs_pass() {
 #[test]
 fn root_asks_for_rootless_and_gets_nodes_that_cannot_touch_the_machine() {
     as_root(|| {
-        let lab = Lab::new(
-            "t-rl-nb",
-            "[nodes]\nh1 = {}\nh2 = {}\n\n[[links]]\nendpoints = [\"h1\", \"h2\"]\n",
-        );
-        struct DownNobody;
-        impl Drop for DownNobody {
-            fn drop(&mut self) {
-                let _ = nsnet(&["--rootless", "down", "t-rl-nb"]);
-            }
-        }
-        let _down = DownNobody;
+        let lab = Lab::new("t-rl-nb", PAIR);
+        let _down = Down(&[], "t-rl-nb");
         nsnet_ok(&["--rootless", "up", lab.path()]);
         // nobody's lab: root's own commands do not see it, `--rootless` ones do.
         assert!(!nsnet_ok(&["status"]).contains("t-rl-nb"));
