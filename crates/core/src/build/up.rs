@@ -129,7 +129,7 @@ pub fn check_privileges() -> Result<(), UpError> {
 /// Builds the lab of `plan`, recording the time of each phase in `t`. With `force`,
 /// whatever is there of the lab (running, or left over by a killed `up`) is torn down
 /// first. On success every node runs its commands and the state is on disk.
-pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<LabState, UpError> {
+pub fn up_with(plan: &Plan, force: bool, t: &mut Timings) -> Result<Built, UpError> {
     check_privileges()?;
     let adjusted;
     let plan = if state::paths().rootless() {
@@ -350,7 +350,7 @@ fn build_lab(
     spawned: &mut Vec<Spawned>,
     nofile: Option<(u64, u64)>,
     t: &mut Timings,
-) -> Result<LabState, UpError> {
+) -> Result<Built, UpError> {
     let dir = create_lab_dir(store, name, plan)?;
     // What the lab would clash with on the host, before anything is built.
     let host = crate::outside::check(plan, &dir)?;
@@ -358,35 +358,35 @@ fn build_lab(
     t.lap("images");
     // Routes are most of a big plan (a line of 1000 routers has a million) and nothing
     // after `up` needs them: they are recomputed from the rest when links change.
-    let mut stored = plan.clone();
-    for n in &mut stored.nodes {
-        n.routes = Vec::new();
-    }
-    state::write_json(&dir, state::PLAN, &stored)?;
+    nsnet_lab::plan::without_routes(|| state::write_json(&dir, state::PLAN, plan))?;
     dir.write(state::HOSTS, plan.hosts_file().as_bytes())?;
     // Keys and known_hosts for the nodes' sshd; false when sshd is off or not installed.
     let ssh = crate::build::keys::prepare_lab(&dir, plan)?;
-    let mut configs = Vec::new();
-    let mut ranges = Vec::with_capacity(stored.nodes.len());
-    for node in &stored.nodes {
-        let mut cfg = InitConfig {
-            lab: plan.lab.clone(),
-            log_size: plan.log_size,
-            root_dir: match &node.root {
-                nsnet_lab::Root::Image(p) => unpacked
-                    .iter()
-                    .find(|(i, _)| i == p)
-                    .map(|(_, d)| d.clone()),
-                _ => None,
-            },
-            node: node.clone(),
-        };
-        cfg.node.ssh &= ssh;
-        let start = configs.len();
-        serde_json::to_writer(&mut configs, &cfg).expect("a plan serializes");
-        ranges.push((start, configs.len() - start));
-    }
-    dir.write(state::INIT_CONFIGS, &configs)?;
+    let mut ranges = Vec::with_capacity(plan.nodes.len());
+    dir.write_with(state::INIT_CONFIGS, |w| {
+        let mut w = Counted { w, n: 0 };
+        for node in &plan.nodes {
+            let mut cfg = InitConfig {
+                lab: plan.lab.clone(),
+                log_size: plan.log_size,
+                root_dir: match &node.root {
+                    nsnet_lab::Root::Image(p) => unpacked
+                        .iter()
+                        .find(|(i, _)| i == p)
+                        .map(|(_, d)| d.clone()),
+                    _ => None,
+                },
+                node: node.clone(),
+            };
+            // Routes are not the init's business (nor kept: see above).
+            cfg.node.routes = Vec::new();
+            cfg.node.ssh &= ssh;
+            let start = w.n;
+            serde_json::to_writer(&mut w, &cfg)?;
+            ranges.push((start, w.n - start));
+        }
+        Ok(())
+    })?;
     t.lap("state");
 
     let ready = spawn_inits(plan, &dir, spawned, nofile, &ranges, t)?;
@@ -401,9 +401,8 @@ fn build_lab(
         })
         .collect();
     state::write_json(&dir, state::NODES, &records)?;
-    let st = LabState {
+    let st = Built {
         name: name.clone(),
-        plan: stored,
         nodes: records,
     };
     finish_lab(store, &dir, plan, spawned, &ready, st, host, t)
@@ -587,10 +586,10 @@ fn finish_lab(
     plan: &Plan,
     spawned: &[Spawned],
     ready: &OwnedFd,
-    st: LabState,
+    st: Built,
     mut host: crate::outside::HostRecord,
     t: &mut Timings,
-) -> Result<LabState, UpError> {
+) -> Result<Built, UpError> {
     register_netns(store, &st.name, spawned)?;
     t.lap("register netns");
     crate::build::interrupt::check()?;
@@ -636,6 +635,30 @@ fn finish_lab(
         t.lap("port relay");
     }
     Ok(st)
+}
+
+/// A lab `up` has built: its name and its nodes' inits (its plan is the caller's).
+#[derive(Debug)]
+pub struct Built {
+    pub name: LabName,
+    pub nodes: Vec<NodeRecord>,
+}
+
+/// A writer that counts the bytes written through it (each init's range of init.json).
+struct Counted<'a> {
+    w: &'a mut dyn std::io::Write,
+    n: usize,
+}
+
+impl std::io::Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let k = self.w.write(buf)?;
+        self.n += k;
+        Ok(k)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// Signals `up`'s own children (not yet reaped, so their PIDs cannot be anyone else's).

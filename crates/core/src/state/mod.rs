@@ -226,11 +226,9 @@ fn read_json<T: serde::de::DeserializeOwned>(dir: &LabDir, rel: &str) -> Result<
 
 /// Writes `value` as JSON to `rel` in the lab dir (mode 0600), replacing it atomically.
 pub fn write_json<T: Serialize>(dir: &LabDir, rel: &str, value: &T) -> Result<(), StateError> {
-    let text = serde_json::to_vec(value).map_err(|source| StateError::Parse {
-        path: dir.path().join(rel),
-        source,
-    })?;
-    dir.write(rel, &text)
+    dir.write_with(rel, |w| {
+        serde_json::to_writer(w, value).map_err(io::Error::from)
+    })
 }
 
 /// Opens a file for reading, never through a symlink at its last component; used by node

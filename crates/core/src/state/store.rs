@@ -344,6 +344,16 @@ impl LabDir {
     /// Writes `rel` (mode 0600), replacing it atomically: a temp file then a rename, both
     /// relative to the lab dir.
     pub fn write(&self, rel: &str, data: &[u8]) -> Result<(), StateError> {
+        self.write_with(rel, |w| w.write_all(data))
+    }
+
+    /// [`LabDir::write`] of what `fill` writes, streamed (buffered) into the file: a big
+    /// state file (a plan, the inits' configs) is never held whole in memory.
+    pub fn write_with(
+        &self,
+        rel: &str,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), StateError> {
         let path = self.path().join(rel);
         let err = |source: io::Error| StateError::Io {
             op: "writing",
@@ -358,7 +368,9 @@ impl LabDir {
             0o600,
         )
         .map_err(err)?;
-        File::from(fd).write_all(data).map_err(err)?;
+        let mut w = io::BufWriter::with_capacity(1 << 16, File::from(fd));
+        fill(&mut w).and_then(|()| w.flush()).map_err(err)?;
+        drop(w);
         nix::fcntl::renameat(self.fd(), tmp.as_str(), self.fd(), rel).map_err(|e| err(e.into()))
     }
 

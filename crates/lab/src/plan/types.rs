@@ -48,6 +48,29 @@ fn default_tmpfs_size() -> u64 {
     DEFAULT_TMPFS_SIZE
 }
 
+thread_local! {
+    static HIDE_ROUTES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn routes_hidden(_: &[Route]) -> bool {
+    HIDE_ROUTES.get()
+}
+
+/// Runs `f` (a serialization of a plan, on this thread) with every node's routes left
+/// out: what `up` keeps of a plan, without a copy of the plan to strip them from (routes are
+/// most of a big plan, and are computed again from the rest when they are needed).
+pub fn without_routes<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            HIDE_ROUTES.set(false);
+        }
+    }
+    HIDE_ROUTES.set(true);
+    let _reset = Reset;
+    f()
+}
+
 /// A node and everything it gets: interfaces, addresses, routes, sysctls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlan {
@@ -70,7 +93,9 @@ pub struct NodePlan {
     pub bridge: Option<String>,
     /// In link order (eth0, eth1 … unless named).
     pub interfaces: Vec<Interface>,
-    /// Routes to install, in a stable order (default routes last).
+    /// Routes to install, in a stable order (default routes last). Left out of what
+    /// [`without_routes`] serializes.
+    #[serde(default, skip_serializing_if = "routes_hidden")]
     pub routes: Vec<Route>,
     /// The lab file's own routes (its `routes` and `gateway`, and an uplink's default
     /// route), also in `routes`. They stay
