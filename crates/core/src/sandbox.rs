@@ -186,7 +186,8 @@ pub fn enter(start: bool) -> Result<(), SandboxError> {
         }
         Ok(_) => {}
     }
-    let lock = lock(base).map_err(|e| base_err(format!("locking {LOCK}: {e}")))?;
+    let lock = lock(base, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|e| base_err(format!("locking {LOCK}: {e}")))?;
     let (pid, pidfd) = match proved_keeper(base) {
         Some(k) => k,
         None if start => match start_keeper(base) {
@@ -222,7 +223,7 @@ pub fn enter(start: bool) -> Result<(), SandboxError> {
     Ok(())
 }
 
-fn lock(base: &Path) -> io::Result<nix::fcntl::Flock<fs::File>> {
+fn lock(base: &Path, how: nix::fcntl::FlockArg) -> io::Result<nix::fcntl::Flock<fs::File>> {
     let f = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -230,7 +231,7 @@ fn lock(base: &Path) -> io::Result<nix::fcntl::Flock<fs::File>> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(base.join(LOCK))?;
-    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| e.into())
+    nix::fcntl::Flock::lock(f, how).map_err(|(_, e)| e.into())
 }
 
 /// The recorded keeper, if it runs and is provably ours: (pid, pidfd).
@@ -395,11 +396,13 @@ pub fn release_if_empty() {
     let Some(base) = &p.base else {
         return;
     };
-    // Ours, made exclusive; a command that came in from outside holds it shared already.
+    // Ours, made exclusive; a command that came in from outside holds it shared already. One
+    // started inside the sandbox (a check's `nsnet exec`, ssh's `nsnet proxy`) holds none
+    // and never waits for it: its caller holds it shared until it ends.
     let held = HELD.lock().ok().and_then(|mut h| h.take());
     let lock = match held {
         Some(l) => l,
-        None => match lock(base) {
+        None => match lock(base, nix::fcntl::FlockArg::LockExclusiveNonblock) {
             Ok(l) => l,
             Err(_) => return,
         },
