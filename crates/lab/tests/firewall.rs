@@ -2,7 +2,10 @@
 //! way to fix it. No root needed.
 
 use nsnet_lab::firewall::{Action, Chain, CtState, Field, Limit, Nth, Per, Policy, Ports, Proto};
-use nsnet_lab::{plan, Lab, Plan};
+mod common;
+
+use common::lab as load;
+use nsnet_lab::Plan;
 
 /// r1 routes between h1 (r1:eth0) and h2 (r1:eth1); s1 is a switch; `fw` follows r1's table.
 fn lab_with(fw: &str) -> String {
@@ -16,12 +19,6 @@ fn lab_with(fw: &str) -> String {
 
 fn rule(body: &str) -> String {
     lab_with(&format!("[[nodes.r1.firewall.rules]]\n{body}"))
-}
-
-fn load(text: &str) -> Result<Plan, String> {
-    Lab::from_toml(text, "t.toml", Some("t"), None)
-        .and_then(|l| plan(&l))
-        .map_err(|e| e.to_string())
 }
 
 /// 1-based line and column of the first `marker` in `text`.

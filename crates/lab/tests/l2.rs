@@ -1,50 +1,9 @@
 //! What labs written for other tools need: L2-only links and endpoints, MACs, stretched
 //! segments, loopbacks, IPv6-only and link-local next hops. No root needed.
 
-use nsnet_lab::{plan, Lab, Plan};
-use std::path::Path;
+mod common;
 
-fn lab(text: &str) -> Result<Plan, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    Lab::from_toml(text, "t.toml", Some("t"), Some(&dir))
-        .and_then(|l| plan(&l))
-        .map_err(|e| e.to_string())
-}
-
-fn ok(text: &str) -> Plan {
-    lab(text).unwrap_or_else(|e| panic!("unexpected error:\n{e}"))
-}
-
-fn err_at(text: &str, line: usize, col: usize, needle: &str) -> String {
-    let e = lab(text).expect_err("expected an error");
-    let want = format!("t.toml:{line}:{col}: ");
-    assert!(
-        e.lines()
-            .any(|l| l.starts_with(&want) && l.contains(needle)),
-        "expected an error at {line}:{col} containing {needle:?}, got:\n{e}"
-    );
-    e
-}
-
-fn addrs(p: &Plan, node: &str, iface: &str) -> Vec<String> {
-    p.node(node)
-        .unwrap()
-        .interface(iface)
-        .unwrap()
-        .addrs
-        .iter()
-        .map(|a| a.to_string())
-        .collect()
-}
-
-fn routes(p: &Plan, node: &str) -> Vec<String> {
-    p.node(node)
-        .unwrap()
-        .routes
-        .iter()
-        .map(|r| r.to_string())
-        .collect()
-}
+use common::{addrs, err_at, ok, routes};
 
 #[test]
 fn l2_links_leave_both_ends_unaddressed() {

@@ -1,52 +1,12 @@
 //! Lab files in, plans or precise errors out. No root needed.
 
-use nsnet_lab::{plan, Cidr, Kind, Lab, Limits, Plan, Root};
+mod common;
+
+use common::{addrs, err_at, lab, ok, routes};
+use nsnet_lab::{Cidr, Kind, Lab, Limits, Plan, Root};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
-
-fn lab(text: &str) -> Result<Plan, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    Lab::from_toml(text, "t.toml", Some("t"), Some(&dir))
-        .and_then(|l| plan(&l))
-        .map_err(|e| e.to_string())
-}
-
-fn ok(text: &str) -> Plan {
-    lab(text).unwrap_or_else(|e| panic!("unexpected error:\n{e}"))
-}
-
-/// The error text, which must start with `t.toml:LINE:COL:` and contain `needle`.
-fn err_at(text: &str, line: usize, col: usize, needle: &str) -> String {
-    let e = lab(text).expect_err("expected an error");
-    let want = format!("t.toml:{line}:{col}: ");
-    assert!(
-        e.lines()
-            .any(|l| l.starts_with(&want) && l.contains(needle)),
-        "expected an error at {line}:{col} containing {needle:?}, got:\n{e}"
-    );
-    e
-}
-
-fn addr(p: &Plan, node: &str, iface: &str) -> Vec<String> {
-    p.node(node)
-        .unwrap()
-        .interface(iface)
-        .unwrap()
-        .addrs
-        .iter()
-        .map(|a| a.to_string())
-        .collect()
-}
-
-fn routes(p: &Plan, node: &str) -> Vec<String> {
-    p.node(node)
-        .unwrap()
-        .routes
-        .iter()
-        .map(|r| r.to_string())
-        .collect()
-}
 
 const TWO_ROUTERS: &str = include_str!("../../../labs/two-routers.toml");
 
@@ -57,12 +17,12 @@ fn two_routers_plan() {
     assert_eq!(p.nodes.len(), 8);
     assert_eq!(p.segments.len(), 3);
     // LANs get /24s first, then the router link a /30; routers take the lowest addresses.
-    assert_eq!(addr(&p, "r1", "eth0"), ["10.0.0.1/24"]);
-    assert_eq!(addr(&p, "h1", "eth0"), ["10.0.0.2/24"]);
-    assert_eq!(addr(&p, "h2", "eth0"), ["10.0.0.3/24"]);
-    assert_eq!(addr(&p, "r2", "eth1"), ["10.0.1.1/24"]);
-    assert_eq!(addr(&p, "r1", "eth1"), ["10.0.2.1/30"]);
-    assert_eq!(addr(&p, "r2", "eth0"), ["10.0.2.2/30"]);
+    assert_eq!(addrs(&p, "r1", "eth0"), ["10.0.0.1/24"]);
+    assert_eq!(addrs(&p, "h1", "eth0"), ["10.0.0.2/24"]);
+    assert_eq!(addrs(&p, "h2", "eth0"), ["10.0.0.3/24"]);
+    assert_eq!(addrs(&p, "r2", "eth1"), ["10.0.1.1/24"]);
+    assert_eq!(addrs(&p, "r1", "eth1"), ["10.0.2.1/30"]);
+    assert_eq!(addrs(&p, "r2", "eth0"), ["10.0.2.2/30"]);
     assert!(p
         .node("s1")
         .unwrap()
@@ -126,7 +86,7 @@ fn parsing_defaults_and_names() {
     assert_eq!(p.node("a").unwrap().kind, Kind::Host);
     assert!(p.node("a").unwrap().ssh);
     assert_eq!(p.node("b").unwrap().interfaces[0].name, "uplink");
-    assert_eq!(addr(&p, "a", "eth0"), ["10.0.0.1/30"]);
+    assert_eq!(addrs(&p, "a", "eth0"), ["10.0.0.1/30"]);
     // Hosts only: no routes at all.
     assert!(p.nodes.iter().all(|n| n.routes.is_empty()));
     // Explicit interface names are skipped by automatic naming.
@@ -150,8 +110,8 @@ addresses = ["192.168.5.10/24", "192.168.5.254/24"]
 mtu = 9000
 cost = 7
 "#);
-    assert_eq!(addr(&p, "h1", "eth0"), ["192.168.5.10/24"]);
-    assert_eq!(addr(&p, "r1", "eth0"), ["192.168.5.254/24"]);
+    assert_eq!(addrs(&p, "h1", "eth0"), ["192.168.5.10/24"]);
+    assert_eq!(addrs(&p, "r1", "eth0"), ["192.168.5.254/24"]);
     assert_eq!(p.node("h1").unwrap().interfaces[0].mtu, Some(9000));
     assert_eq!(p.links[0].cost, 7);
     assert!(!p.node("h1").unwrap().ssh);
@@ -186,8 +146,8 @@ fn dual_stack() {
     );
     let p = ok(&text);
     assert!(p.dual_stack);
-    assert_eq!(addr(&p, "r1", "eth0"), ["10.0.0.1/24", "fd00:1::1/64"]);
-    assert_eq!(addr(&p, "r1", "eth1"), ["10.0.2.1/30", "fd00:1:0:2::1/64"]);
+    assert_eq!(addrs(&p, "r1", "eth0"), ["10.0.0.1/24", "fd00:1::1/64"]);
+    assert_eq!(addrs(&p, "r1", "eth1"), ["10.0.2.1/30", "fd00:1:0:2::1/64"]);
     assert_eq!(
         routes(&p, "h1"),
         [
@@ -229,7 +189,7 @@ fn large_star_gets_a_wider_subnet() {
     }
     let p = ok(&t);
     assert_eq!(p.segments[0].subnet4.unwrap().to_string(), "10.0.0.0/22");
-    assert_eq!(addr(&p, "h599", "eth0"), ["10.0.2.88/22"]);
+    assert_eq!(addrs(&p, "h599", "eth0"), ["10.0.2.88/22"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -345,7 +305,7 @@ fn err_addresses_on_switch_port() {
     );
     // One address, for the non-switch end, is fine.
     let p = ok("[nodes]\ns={kind=\"switch\"}\na={}\n[[links]]\nendpoints=[\"s\",\"a\"]\naddresses=[\"10.1.0.9/24\"]\n");
-    assert_eq!(addr(&p, "a", "eth0"), ["10.1.0.9/24"]);
+    assert_eq!(addrs(&p, "a", "eth0"), ["10.1.0.9/24"]);
 }
 
 #[test]
@@ -749,8 +709,8 @@ fn switches_linked_together_form_one_segment() {
     let p = ok("[nodes]\ns1={kind=\"switch\"}\ns2={kind=\"switch\"}\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"s1\"]\n[[links]]\nendpoints=[\"s1\",\"s2\"]\n[[links]]\nendpoints=[\"s2\",\"b\"]\n");
     assert_eq!(p.segments.len(), 1);
     assert_eq!(p.segments[0].switches, ["s1", "s2"]);
-    assert_eq!(addr(&p, "a", "eth0"), ["10.0.0.1/24"]);
-    assert_eq!(addr(&p, "b", "eth0"), ["10.0.0.2/24"]);
+    assert_eq!(addrs(&p, "a", "eth0"), ["10.0.0.1/24"]);
+    assert_eq!(addrs(&p, "b", "eth0"), ["10.0.0.2/24"]);
 }
 
 #[test]
@@ -914,13 +874,13 @@ fn pools_at_the_edges_of_the_address_space() {
     // overflow, subnets as expected.
     let p = ok("[lab]\npool6 = \"feff:ffff:ffff:fffe::/63\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n");
     assert_eq!(
-        addr(&p, "a", "eth1"),
+        addrs(&p, "a", "eth1"),
         ["10.0.0.5/30", "feff:ffff:ffff:ffff::1/64"]
     );
     let e = lab("[lab]\npool6 = \"feff:ffff:ffff:ffff::/64\"\n[nodes]\na={}\nb={}\nc={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n[[links]]\nendpoints=[\"a\",\"c\"]\n").unwrap_err();
     assert!(e.contains("is exhausted"), "{e}");
     let p = ok("[lab]\npool = \"223.255.255.252/30\"\n[nodes]\na={}\nb={}\n[[links]]\nendpoints=[\"a\",\"b\"]\n");
-    assert_eq!(addr(&p, "a", "eth0"), ["223.255.255.253/30"]);
+    assert_eq!(addrs(&p, "a", "eth0"), ["223.255.255.253/30"]);
 }
 
 #[test]

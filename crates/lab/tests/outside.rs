@@ -1,37 +1,9 @@
 //! The outside in lab files: uplinks, management links, published ports, host interfaces —
 //! planned, or refused at their place. No root needed.
 
-use nsnet_lab::{plan, Lab, Plan};
+mod common;
 
-fn lab(text: &str) -> Result<Plan, String> {
-    Lab::from_toml(text, "t.toml", Some("t"), None)
-        .and_then(|l| plan(&l))
-        .map_err(|e| e.to_string())
-}
-
-fn ok(text: &str) -> Plan {
-    lab(text).unwrap_or_else(|e| panic!("unexpected error:\n{e}"))
-}
-
-#[track_caller]
-fn err_at(text: &str, line: usize, col: usize, needle: &str) {
-    let e = lab(text).expect_err("expected an error");
-    let want = format!("t.toml:{line}:{col}: ");
-    assert!(
-        e.lines()
-            .any(|l| l.starts_with(&want) && l.contains(needle)),
-        "expected an error at {line}:{col} containing {needle:?}, got:\n{e}"
-    );
-}
-
-fn routes(p: &Plan, node: &str) -> Vec<String> {
-    p.node(node)
-        .unwrap()
-        .routes
-        .iter()
-        .map(|r| r.to_string())
-        .collect()
-}
+use common::{err_at, ok, routes};
 
 const LINE: &str = r#"[nodes]
 h1 = {}

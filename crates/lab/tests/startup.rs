@@ -1,28 +1,8 @@
 //! A node's startup as a lab file says it: `after`, `env`, `binds`. No root needed.
 
-use nsnet_lab::{plan, Lab, Plan};
-use std::path::Path;
+mod common;
 
-fn lab(text: &str) -> Result<Plan, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    Lab::from_toml(text, "t.toml", Some("t"), Some(&dir))
-        .and_then(|l| plan(&l))
-        .map_err(|e| e.to_string())
-}
-
-fn ok(text: &str) -> Plan {
-    lab(text).unwrap_or_else(|e| panic!("unexpected error:\n{e}"))
-}
-
-fn err_at(text: &str, line: usize, col: usize, needle: &str) {
-    let e = lab(text).expect_err("expected an error");
-    let want = format!("t.toml:{line}:{col}: ");
-    assert!(
-        e.lines()
-            .any(|l| l.starts_with(&want) && l.contains(needle)),
-        "expected an error at {line}:{col} containing {needle:?}, got:\n{e}"
-    );
-}
+use common::{err_at, lab, ok};
 
 #[test]
 fn after_names_other_nodes_without_cycles() {
