@@ -397,3 +397,52 @@ fn without_user_namespaces_up_says_why_and_leaves_nothing() {
         );
     });
 }
+
+/// Removes a decoy path on drop, also when the test fails.
+struct Decoy(std::path::PathBuf);
+impl Drop for Decoy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_state_dir_someone_else_made_or_a_symlink_is_never_used() {
+    as_root(|| {
+        use std::os::unix::fs::MetadataExt;
+        let me = ["--reuid=64012", "--regid=64012", "--clear-groups"];
+        let lab = Lab::new("t-rl-decoy", PAIR);
+        let base = Path::new("/tmp/nsnet-64012");
+        // Another user's dir where the user's state would go, with something of theirs in it.
+        let theirs = Decoy(base.to_path_buf());
+        std::fs::create_dir(&theirs.0).unwrap();
+        std::fs::write(theirs.0.join("keeper"), "1 1\n").unwrap();
+        std::os::unix::fs::chown(&theirs.0, Some(64013), Some(64013)).unwrap();
+        let o = nsnet_setpriv(&me, &["up", lab.path()]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("not a dir nsnet can trust"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::metadata(base).unwrap().uid(), 64013);
+        assert_eq!(
+            std::fs::read_to_string(base.join("keeper")).unwrap(),
+            "1 1\n"
+        );
+        assert_eq!(std::fs::read_dir(base).unwrap().count(), 1);
+        drop(theirs);
+        // A symlink there, to a dir of the user's own: not followed, nothing made in it.
+        let target = Decoy(Path::new("/tmp/nsnet-e2e-decoy-64012").to_path_buf());
+        std::fs::create_dir(&target.0).unwrap();
+        std::os::unix::fs::chown(&target.0, Some(64012), Some(64012)).unwrap();
+        let link = Decoy(base.to_path_buf());
+        std::os::unix::fs::symlink(&target.0, &link.0).unwrap();
+        let o = nsnet_setpriv(&me, &["up", lab.path()]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("a symlink?"), "{}", stderr(&o));
+        assert_eq!(std::fs::read_dir(&target.0).unwrap().count(), 0);
+        assert!(inits("t-rl-decoy").is_empty());
+    });
+}
