@@ -271,6 +271,17 @@ pub enum Op {
         /// The link it is on.
         parent: String,
     },
+    /// Creating a VXLAN device.
+    CreateVxlan {
+        /// Its name.
+        name: String,
+        /// Its VXLAN network identifier.
+        vni: u32,
+        /// The remote VTEP.
+        remote: IpAddr,
+        /// The MTU asked for, if any.
+        mtu: Option<u32>,
+    },
     /// Renaming a link.
     RenameLink {
         /// The link.
@@ -320,6 +331,7 @@ impl Op {
             Op::SetMtu { .. }
                 | Op::CreateVeth { mtu: Some(_), .. }
                 | Op::CreateBridge { mtu: Some(_), .. }
+                | Op::CreateVxlan { mtu: Some(_), .. }
         )
     }
 }
@@ -403,6 +415,18 @@ impl fmt::Display for Op {
             Op::CreateMacvlan { name, parent } => {
                 write!(f, "creating macvlan {name} on {parent}")
             }
+            Op::CreateVxlan {
+                name,
+                vni,
+                remote,
+                mtu,
+            } => {
+                write!(f, "creating vxlan {name} (vni {vni}, remote {remote})")?;
+                match mtu {
+                    Some(mtu) => write!(f, " with mtu {mtu}"),
+                    None => Ok(()),
+                }
+            }
             Op::ListAllRoutes { v6 } => write!(
                 f,
                 "listing the {} routes of every table",
@@ -458,6 +482,10 @@ fn hint(op: &Op, errno: i32) -> Option<&'static str> {
         (libc::EOPNOTSUPP | libc::EAFNOSUPPORT, Op::CreateBridge { .. }) => {
             "the kernel lacks support (CONFIG_BRIDGE)"
         }
+        (libc::EOPNOTSUPP | libc::EAFNOSUPPORT, Op::CreateVxlan { .. }) => {
+            "the kernel lacks support (CONFIG_VXLAN)"
+        }
+        (libc::ERANGE, Op::CreateVxlan { .. }) => "a VNI is 24 bits (at most 16777215)",
         (libc::EOPNOTSUPP | libc::EAFNOSUPPORT, op) if op.is_ipv6() => {
             "the kernel lacks support (CONFIG_IPV6)"
         }
@@ -575,6 +603,18 @@ mod tests {
             "creating bridge br0 with STP with mtu 1450"
         );
         assert!(kernel(bridge, libc::EOPNOTSUPP).contains("CONFIG_BRIDGE"));
+        let vxlan = Op::CreateVxlan {
+            name: "vx0".into(),
+            vni: 1 << 24,
+            remote: "192.0.2.2".parse().unwrap(),
+            mtu: None,
+        };
+        assert_eq!(
+            vxlan.to_string(),
+            "creating vxlan vx0 (vni 16777216, remote 192.0.2.2)"
+        );
+        assert!(kernel(vxlan.clone(), libc::EOPNOTSUPP).contains("CONFIG_VXLAN"));
+        assert!(kernel(vxlan, libc::ERANGE).ends_with("; a VNI is 24 bits (at most 16777215)"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!   itself; a single request is a batch of one.
 //! - `rtnl`: what rtnetlink requests share (the family, the interface index cache, the
 //!   serializer of netlink-packet-route messages).
-//! - `link`: veth pairs, bridges, link state, master, MTU, deletion, link dumps (RTM_*LINK).
+//! - `link`: veth pairs, bridges, macvlans, VXLANs, link state, master, MTU, deletion, link dumps (RTM_*LINK).
 //! - `addr`: addresses (RTM_NEWADDR, RTM_GETADDR).
 //! - `route`: routes and route lookups (RTM_*ROUTE).
 //! - `neigh`: the ARP and NDP caches (RTM_GETNEIGH).
@@ -65,7 +65,7 @@ pub use qdisc::{Impairment, Netem, Tbf};
 pub use sysctl::{read_sysctl, write_sysctl, write_sysctl_under};
 pub use values::{
     route_protocol_name, AddrInfo, Change, Group, LinkInfo, LinkStats, NeighInfo, NeighState,
-    NextHopInfo, NextHopSpec, RouteInfo, RouteSpec, RtEvent, VethEnd, RTPROT_STATIC,
+    NextHopInfo, NextHopSpec, RouteInfo, RouteSpec, RtEvent, VethEnd, Vxlan, RTPROT_STATIC,
 };
 
 /// An rtnetlink socket: links, addresses, routes, qdiscs.

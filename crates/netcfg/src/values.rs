@@ -24,6 +24,35 @@ pub struct VethEnd<'a> {
     pub netns: BorrowedFd<'a>,
 }
 
+/// A VXLAN device to create: a point-to-point tunnel to one remote VTEP, learning off
+/// (as `ip link add NAME [netns NS] type vxlan id VNI local L remote R dstport PORT
+/// nolearning`); UDP checksums and TTL are the kernel's defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct Vxlan<'a> {
+    /// Its name where it lands.
+    pub name: &'a str,
+    /// The VXLAN network identifier, 24 bits (1..=16_777_215); the kernel refuses a
+    /// larger one (ERANGE).
+    pub vni: u32,
+    /// The source address of the outer packets (VXLAN_LOCAL or VXLAN_LOCAL6); None: the
+    /// kernel picks by route. Of the same family as `remote`.
+    pub local: Option<IpAddr>,
+    /// The remote VTEP, unicast (VXLAN_GROUP or VXLAN_GROUP6).
+    pub remote: IpAddr,
+    /// The UDP destination port (VXLAN_PORT; 4789 is IANA's).
+    pub port: u16,
+    /// Its MTU (None: the kernel's default).
+    pub mtu: Option<u32>,
+    /// Its MAC address (None: a random one).
+    pub mac: Option<[u8; 6]>,
+    /// The namespace it is created straight into (IFLA_NET_NS_FD); None: the socket's.
+    /// Its UDP socket, `local` and the route to `remote` stay in the socket's own netns
+    /// (the underlay) either way.
+    pub netns: Option<BorrowedFd<'a>>,
+    /// The ifindex to create it with (None: the kernel picks).
+    pub index: Option<u32>,
+}
+
 /// A link as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {

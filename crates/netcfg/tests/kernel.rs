@@ -6,7 +6,7 @@ use std::os::unix::fs::MetadataExt;
 
 use nsnet_netcfg::{
     in_netns, read_sysctl, write_sysctl, NetError, Netns, NextHopSpec, NsidWatch, RouteSpec,
-    RtSocket, VethEnd,
+    RtSocket, VethEnd, Vxlan,
 };
 
 /// Run `f` on a new thread that first moves into a fresh, empty netns.
@@ -614,5 +614,144 @@ fn an_nsid_watch_sees_namespaces_dismantled_and_not_one_still_held() {
         drop(kept);
         assert!(w.wait(Duration::from_secs(10), later).unwrap());
         assert_eq!(w.pending(), 0);
+    });
+}
+
+/// VXLAN `name` of VNI 42 from `local` to `remote` (port 4789, mtu 1450), created in `node`.
+fn vxlan<'a>(name: &'a str, local: &str, remote: &str, node: &'a Netns) -> Vxlan<'a> {
+    Vxlan {
+        name,
+        vni: 42,
+        local: Some(ip(local)),
+        remote: ip(remote),
+        port: 4789,
+        mtu: Some(1450),
+        mac: None,
+        netns: Some(node.as_fd()),
+        index: None,
+    }
+}
+
+/// Two underlay netns joined by a veth (192.0.2.1/24, 192.0.2.2/24); in each, a VXLAN of
+/// VNI 42 to the other created straight into a node netns, 10.9.0.1/24 and 10.9.0.2/24
+/// there. UDP crosses both ways between the nodes, the devices are in the nodes and not in
+/// the underlays, and the underlay veth carried the encapsulated packets.
+#[test]
+fn vxlan_tunnels_between_two_node_netns() {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+    in_throwaway_netns(|| {
+        let (ua, ub) = (Netns::create().unwrap(), Netns::create().unwrap());
+        let (na, nb) = (Netns::create().unwrap(), Netns::create().unwrap());
+        RtSocket::open()
+            .unwrap()
+            .create_veth(&end("u0", &ua), &end("u1", &ub))
+            .unwrap();
+
+        let mut sa = RtSocket::open_in(&ua).unwrap();
+        let mut sb = RtSocket::open_in(&ub).unwrap();
+        sa.set_link_up("u0").unwrap();
+        sa.add_addr("u0", ip("192.0.2.1"), 24).unwrap();
+        sa.create_vxlan(&vxlan("vx0", "192.0.2.1", "192.0.2.2", &na))
+            .unwrap();
+        // The batch form, as a lab would queue it.
+        let mut batch = sb.batch();
+        batch
+            .set_link_up("u1")
+            .create_vxlan(&vxlan("vx0", "192.0.2.2", "192.0.2.1", &nb));
+        batch.commit().unwrap();
+        sb.add_addr("u1", ip("192.0.2.2"), 24).unwrap();
+
+        let mut sna = RtSocket::open_in(&na).unwrap();
+        let mut snb = RtSocket::open_in(&nb).unwrap();
+        for (s, a) in [(&mut sna, "10.9.0.1"), (&mut snb, "10.9.0.2")] {
+            s.set_link_up("vx0").unwrap();
+            s.add_addr("vx0", ip(a), 24).unwrap();
+        }
+
+        // In the nodes, not in the underlays.
+        for s in [&mut sna, &mut snb] {
+            let links = s.links().unwrap();
+            let vx = links
+                .iter()
+                .find(|l| l.name == "vx0")
+                .expect("vx0 in the node");
+            assert_eq!(vx.kind.as_deref(), Some("vxlan"));
+            assert_eq!(vx.mtu, 1450);
+        }
+        for s in [&mut sa, &mut sb] {
+            let links = s.links().unwrap();
+            assert!(links.iter().all(|l| l.name != "vx0"), "{links:#?}");
+        }
+
+        // The same VNI and port twice in one underlay: refused, named.
+        let err = sa
+            .create_vxlan(&vxlan("vx1", "192.0.2.1", "192.0.2.2", &na))
+            .unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EEXIST), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("creating vxlan vx1 (vni 42, remote 192.0.2.2)"),
+            "{err}"
+        );
+        // A VNI wider than 24 bits.
+        let mut wide = vxlan("vx2", "192.0.2.1", "192.0.2.2", &na);
+        wide.vni = 1 << 24;
+        let err = sa.create_vxlan(&wide).unwrap_err();
+        assert_eq!(err.errno(), Some(libc::ERANGE), "{err}");
+
+        // Counters: u0, then vx0 before; vx0, then u0 after, so that whatever vx0 sent in
+        // between (IPv6's own chatter too) went out on u0 in between as well.
+        let stats = |s: &mut RtSocket, name: &str| {
+            let links = s.links().unwrap();
+            let l = links.into_iter().find(|l| l.name == name).unwrap();
+            l.stats.expect("IFLA_STATS64")
+        };
+        let u0_before = stats(&mut sa, "u0");
+        let vx_before = stats(&mut sna, "vx0");
+
+        // UDP from node a to node b and back, through the tunnel.
+        let rx_b = in_netns(&nb, || UdpSocket::bind("10.9.0.2:5000").unwrap()).unwrap();
+        let tx_a = in_netns(&na, || UdpSocket::bind("10.9.0.1:5001").unwrap()).unwrap();
+        for s in [&rx_b, &tx_a] {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        let exchange = |from: &UdpSocket, to: &UdpSocket, dst: &str, msg: &[u8]| {
+            let mut buf = [0u8; 64];
+            // The first datagrams may wait on ARP across the tunnel: retry for a while.
+            for _ in 0..25 {
+                from.send_to(msg, dst).unwrap();
+                if let Ok((n, peer)) = to.recv_from(&mut buf) {
+                    return (buf[..n].to_vec(), peer);
+                }
+            }
+            panic!("nothing crossed the tunnel to {dst}");
+        };
+        let (got, peer) = exchange(&tx_a, &rx_b, "10.9.0.2:5000", b"ping");
+        assert_eq!(got, b"ping");
+        assert_eq!(peer, "10.9.0.1:5001".parse().unwrap());
+        let (got, peer) = exchange(&rx_b, &tx_a, "10.9.0.1:5001", b"pong");
+        assert_eq!(got, b"pong");
+        assert_eq!(peer, "10.9.0.2:5000".parse().unwrap());
+
+        // Counted on the tunnels in the nodes, and encapsulated on the underlay's veth.
+        let vx_after = stats(&mut sna, "vx0");
+        let u0_after = stats(&mut sa, "u0");
+        let vx_b = stats(&mut snb, "vx0");
+        assert!(vx_b.tx_packets >= 1 && vx_b.rx_packets >= 1, "{vx_b:?}");
+        let vx_tx = vx_after.tx_packets - vx_before.tx_packets;
+        let vx_bytes = vx_after.tx_bytes - vx_before.tx_bytes;
+        assert!(vx_tx >= 1, "{vx_before:?} → {vx_after:?}");
+        assert!(vx_after.rx_packets > vx_before.rx_packets);
+        let u0_tx = u0_after.tx_packets - u0_before.tx_packets;
+        assert!(u0_tx >= vx_tx, "{u0_before:?} → {u0_after:?}");
+        // Each frame on the wire carries 50 bytes of outer headers (Ethernet, IPv4, UDP,
+        // VXLAN) more than the tunnel's frame.
+        let u0_bytes = u0_after.tx_bytes - u0_before.tx_bytes;
+        assert!(
+            u0_bytes >= vx_bytes + 50 * vx_tx,
+            "{u0_bytes} < {vx_bytes} + 50 × {vx_tx}"
+        );
     });
 }
