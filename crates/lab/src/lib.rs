@@ -34,11 +34,13 @@ pub mod impair;
 pub mod limits;
 pub mod model;
 pub mod outside;
+pub mod partition;
 pub mod picture;
 pub mod plan;
 pub mod render;
 pub mod size;
 mod spec;
+pub mod spread;
 pub mod values;
 
 pub use cidr::Cidr;
@@ -46,7 +48,9 @@ pub use error::{Invalid, LabError, LabErrors};
 pub use firewall::Firewall;
 pub use impair::Impair;
 pub use model::Lab;
-pub use plan::{plan, Endpoint, Interface, LinkPlan, Mac, NextHop, NodePlan, Plan, Route, Segment};
+pub use plan::{
+    plan, Endpoint, Interface, LinkPlan, Mac, NextHop, NodePlan, Plan, Route, Segment, Tunnel,
+};
 pub use values::{Bind, FileCopy, Kind, Limits, PrivateDir, Root, Routing, Sysctl};
 
 /// Read, validate and plan a lab file in one step.

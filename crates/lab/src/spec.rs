@@ -92,6 +92,8 @@ pub struct NodeSpec {
     /// Host interfaces moved into the node.
     #[serde(default)]
     pub host_ifaces: Vec<S<HostIfaceSpec>>,
+    /// The host of a lab spread over several machines that this node must run on.
+    pub host: Option<S<String>>,
 }
 
 /// A `host_ifaces` entry: the host interface's name, or a table.
@@ -344,6 +346,7 @@ pub const NODE_KEYS: &[&str] = &[
     "uplink",
     "ports",
     "host_ifaces",
+    "host",
 ];
 pub const HOST_IFACE_KEYS: &[&str] = &["host", "name", "addresses", "force", "macvlan"];
 pub const LINK_KEYS: &[&str] = &[

@@ -55,7 +55,7 @@ impl Lab {
 
 /// A lab file's text: a regular file (a symlink to one is fine) of at most MAX_LAB_FILE
 /// bytes, read with that bound whatever its size claims.
-fn read_lab_file(path: &Path) -> Result<String, Invalid> {
+pub(crate) fn read_lab_file(path: &Path) -> Result<String, Invalid> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| {
         Invalid::new(format!("cannot read the lab file: {e}"))

@@ -8,6 +8,7 @@ mod checks;
 mod firewall;
 mod link;
 mod load;
+pub(crate) use load::read_lab_file;
 mod names;
 mod node;
 mod outside;
@@ -117,6 +118,8 @@ pub struct Node {
     pub host_ifaces: Vec<crate::outside::HostIface>,
     /// Where `uplink`, each port and each host interface are written.
     pub(crate) outside_at: OutsideAt,
+    /// The host it is pinned to, when the lab is spread over several machines.
+    pub host: Option<String>,
 }
 
 /// Where a node's keys about the outside are written.

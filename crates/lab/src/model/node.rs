@@ -103,6 +103,19 @@ impl Resolver {
                 );
             }
         }
+        let host = ns.host.as_ref().and_then(|h| {
+            let v = h.get_ref();
+            if crate::spread::valid_host_name(v) {
+                Some(v.clone())
+            } else {
+                self.err(
+                    h.span().start,
+                    format!("host {v:?} is not a host name"),
+                    "use 1-32 characters of a-z, 0-9 and -, as the hosts file names it".to_string(),
+                );
+                None
+            }
+        });
         Node {
             tmpfs_size,
             privileged: ns.privileged.is_some_and(|p| *p.get_ref()),
@@ -130,6 +143,7 @@ impl Resolver {
             ports: outside.ports,
             host_ifaces: outside.host_ifaces,
             outside_at: outside.at,
+            host,
         }
     }
 

@@ -128,6 +128,8 @@ impl Planner<'_> {
             segments,
             log_size: lab.log_size,
             checks: lab.checks.clone(),
+            tunnels: Vec::new(),
+            etc_hosts: None,
         }
     }
 
@@ -648,6 +650,7 @@ impl Planner<'_> {
                 host_link: host_links.next().flatten(),
                 ports: n.ports.clone(),
                 host_ifaces: n.host_ifaces.clone(),
+                host: n.host.clone(),
             });
         }
         out

@@ -38,6 +38,33 @@ pub struct Plan {
     /// The lab's checks and scenarios (`nsnet test`).
     #[serde(default, skip_serializing_if = "crate::checks::Checks::is_empty")]
     pub checks: crate::checks::Checks,
+    /// In one host's part of a lab spread over several machines: the links (indices into
+    /// `links`) whose other end is on another host, each a VXLAN tunnel end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<Tunnel>,
+    /// In one host's part of a spread lab: the whole lab's /etc/hosts (its nodes are not
+    /// all in this plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etc_hosts: Option<String>,
+}
+
+/// A link end that is a VXLAN tunnel to another host (see `spread`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tunnel {
+    /// The node whose interface it is.
+    pub node: String,
+    /// The interface: the VXLAN device takes its name, MAC and MTU.
+    pub iface: String,
+    /// Index into `Plan::links`.
+    pub link: usize,
+    /// Its VXLAN network identifier (unique on the two hosts).
+    pub vni: u32,
+    /// This host's underlay address.
+    pub local: IpAddr,
+    /// The other host's underlay address.
+    pub remote: IpAddr,
+    /// The UDP port.
+    pub port: u16,
 }
 
 fn default_log_size() -> u64 {
@@ -149,6 +176,9 @@ pub struct NodePlan {
     /// Host interfaces moved into it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_ifaces: Vec<crate::outside::HostIface>,
+    /// The host it is pinned to, when the lab is spread over several machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl NodePlan {
@@ -345,6 +375,9 @@ impl Plan {
     /// network, then the first interface's), `node-lo` for loopback addresses and
     /// `node-ifname` for each interface.
     pub fn hosts_file(&self) -> String {
+        if let Some(h) = &self.etc_hosts {
+            return h.clone();
+        }
         let mut out =
             String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         for n in &self.nodes {
