@@ -7,6 +7,7 @@ mod junit;
 mod load;
 mod out;
 mod progress;
+mod spread;
 
 use clap::Parser;
 use std::process::ExitCode;

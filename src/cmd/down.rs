@@ -13,10 +13,47 @@ pub struct DownCmd {
     /// Print how long each phase took (on stderr)
     #[arg(long)]
     pub timings: bool,
+    /// A lab spread over several hosts: drop HOST without asking it (a host gone for good)
+    #[arg(long, value_name = "HOST")]
+    pub forget: Vec<String>,
 }
 
 impl DownCmd {
     pub fn run(self) -> super::CmdResult {
+        // A lab spread over several hosts: down on every host, here nothing but its record.
+        let spread = match &self.lab {
+            Some(arg) => crate::spread::resolve(Some(arg))?.into_iter().collect(),
+            None if self.all => crate::spread::labs()
+                .iter()
+                .filter_map(|l| crate::spread::Record::load(l).ok().flatten())
+                .collect(),
+            None => crate::spread::resolve(None)?
+                .into_iter()
+                .collect::<Vec<_>>(),
+        };
+        if !spread.is_empty() {
+            let mut failed = false;
+            for rec in spread {
+                let lab = rec.lab.clone();
+                match crate::spread::down(rec, &self.forget) {
+                    Ok(said) => {
+                        for s in said {
+                            outln!("{s}");
+                        }
+                        outln!("lab {lab} is down on every host");
+                    }
+                    Err(e) => {
+                        eprintln!("nsnet: {e:#}");
+                        failed = true;
+                    }
+                }
+            }
+            if self.lab.is_some() || !self.all {
+                return Ok(i32::from(failed));
+            }
+        } else if !self.forget.is_empty() {
+            anyhow::bail!("--forget is for a lab spread over several hosts");
+        }
         let labs = if self.all {
             nsnet_core::labs_present()
         } else if let Some(arg) = &self.lab {

@@ -18,6 +18,7 @@ mod logs;
 mod path;
 mod plan;
 mod proxy;
+mod spread;
 mod ssh;
 mod ssh_config;
 mod status;
@@ -204,6 +205,12 @@ pub enum Command {
     /// The probe child of `doctor`: tries the kernel's parts in a netns of its own
     #[command(hide = true, name = "__doctor-probe")]
     DoctorProbe(doctor::DoctorProbeCmd),
+    /// A spread lab's host: this build and the MTU toward the other hosts
+    #[command(hide = true, name = "__host-info")]
+    HostInfo(spread::HostInfoCmd),
+    /// A spread lab's host: build this host's part (a plan on stdin)
+    #[command(hide = true, name = "__part-up")]
+    PartUp(spread::PartUpCmd),
 }
 
 impl Command {
@@ -219,8 +226,9 @@ impl Command {
             | Command::Man(_)
             | Command::Complete(_)
             | Command::Doctor(_)
-            | Command::DoctorProbe(_) => return None,
-            Command::Up(_) => "up",
+            | Command::DoctorProbe(_)
+            | Command::HostInfo(_) => return None,
+            Command::Up(_) | Command::PartUp(_) => "up",
             Command::Down(_) => "down",
             Command::Enter(_) => "enter",
             Command::Exec(_) => "exec",
@@ -238,6 +246,55 @@ impl Command {
             Command::Events(_) => "events",
             Command::Top(_) => "top",
         })
+    }
+}
+
+impl Command {
+    /// A command about a node of a lab spread over several hosts runs on the node's host
+    /// (its status, its output, its terminal); `status` asks every host. None: not such a
+    /// command or lab.
+    fn forward(&self) -> anyhow::Result<Option<i32>> {
+        use crate::spread::{forward, resolve, status};
+        let tty = || {
+            std::io::IsTerminal::is_terminal(&std::io::stdin())
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        };
+        let (lab, node, sub, tty) = match self {
+            Command::Exec(c) if !c.all => {
+                (&c.lab, c.node.clone().unwrap_or_default(), "exec", tty())
+            }
+            Command::Exec(c) => {
+                if let Some(rec) = resolve(c.lab.as_deref())? {
+                    anyhow::bail!(
+                        "exec --all is not forwarded across the hosts of lab {}: run it per node",
+                        rec.lab
+                    );
+                }
+                return Ok(None);
+            }
+            Command::Enter(c) => (&c.lab, c.node.clone(), "enter", true),
+            Command::Ssh(c) => (&c.lab, c.node.clone(), "ssh", c.cmd.is_empty()),
+            Command::Logs(c) => (&c.lab, c.node.clone(), "logs", false),
+            Command::Fw(c) => (&c.lab, c.node.clone(), "fw", false),
+            Command::Capture(c) => (
+                &c.lab,
+                c.target.split(':').next().unwrap_or_default().to_string(),
+                "capture",
+                false,
+            ),
+            Command::Path(c) => (&c.lab, c.src.clone(), "path", false),
+            Command::Status(c) if c.lab.is_some() => {
+                return match resolve(c.lab.as_deref())? {
+                    Some(rec) => status(&rec).map(Some),
+                    None => Ok(None),
+                };
+            }
+            _ => return Ok(None),
+        };
+        match crate::spread::resolve_for_node(lab.as_deref(), &node)? {
+            Some(rec) => forward(&rec, &node, sub, tty).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -284,6 +341,9 @@ impl Cli {
         ) {
             nsnet_core::build::interrupt::default_sigpipe();
         }
+        if let Some(code) = self.cmd.forward()? {
+            return Ok(code);
+        }
         let result = self.dispatch();
         if privileged.is_some() {
             nsnet_core::sandbox::release_if_empty();
@@ -296,6 +356,8 @@ impl Cli {
             Command::Plan(c) => c.run(),
             Command::Doctor(c) => c.run(),
             Command::DoctorProbe(c) => c.run(),
+            Command::HostInfo(c) => c.run(),
+            Command::PartUp(c) => c.run(),
             Command::Graph(c) => c.run(),
             Command::Gen(c) => c.run(),
             Command::Convert(c) => c.run(),

@@ -35,8 +35,35 @@ impl StatusCmd {
             outln!("{}", serde_json::to_string_pretty(&labs)?);
             return Ok(i32::from(damaged));
         }
-        if labs.is_empty() && !damaged {
+        let spread = if self.lab.is_none() {
+            crate::spread::labs()
+        } else {
+            Vec::new()
+        };
+        if labs.is_empty() && !damaged && spread.is_empty() {
             outln!("no lab is up");
+        }
+        for lab in &spread {
+            if let Ok(Some(rec)) = crate::spread::Record::load(lab) {
+                let mut per = vec![0usize; rec.hosts.hosts.len()];
+                for (_, h) in &rec.nodes {
+                    per[*h] += 1;
+                }
+                let hosts: Vec<String> = rec
+                    .hosts
+                    .hosts
+                    .iter()
+                    .zip(&per)
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(h, n)| format!("{} ({n})", h.name))
+                    .collect();
+                outln!(
+                    "lab {lab}: {} node(s) spread over {}{} (nsnet status {lab} asks them)",
+                    rec.nodes.len(),
+                    hosts.join(", "),
+                    if rec.up { "" } else { ", not fully up" }
+                );
+            }
         }
         for lab in &labs {
             let dead = lab.nodes.iter().filter(|n| !n.alive).count();

@@ -20,6 +20,9 @@ pub struct UpCmd {
     /// 120) pass first. The lab stays up either way
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "120")]
     pub wait: Option<u64>,
+    /// Spread the lab over the machines of this hosts file (driven over ssh, joined by VXLAN)
+    #[arg(long, value_name = "FILE", conflicts_with = "wait")]
+    pub hosts: Option<PathBuf>,
 }
 
 impl UpCmd {
@@ -31,6 +34,17 @@ impl UpCmd {
         let lab = crate::load::load(&self.lab, self.name.as_deref(), true)?.lab;
         let plan = nsnet_lab::plan(&lab)?;
         t.lap("plan");
+        if let Some(hosts) = &self.hosts {
+            let hosts = nsnet_lab::spread::Hosts::load(hosts)?;
+            // ^C, SIGTERM or SIGHUP: every host's part is rolled back.
+            nsnet_core::build::interrupt::block();
+            let code = crate::spread::up(&plan, &hosts, self.force)?;
+            if self.timings {
+                t.lap("up on every host");
+                crate::progress::eprint(&t);
+            }
+            return Ok(code);
+        }
         // A progress bar on a terminal, for labs that take more than a moment.
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         if tty && plan.nodes.len() >= 50 {

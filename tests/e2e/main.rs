@@ -18,6 +18,7 @@ mod robust;
 mod rootless;
 mod services;
 mod software;
+mod spread;
 mod ssh;
 mod startup;
 mod util;

@@ -683,7 +683,7 @@ fn register_netns(store: &Store, lab: &LabName, spawned: &[Spawned]) -> Result<(
         reason,
     };
     let netns_dir = state::netns_dir();
-    state::ensure_netns_dir().map_err(|e| reg_err(first, netns_dir, e))?;
+    state::ensure_netns_dir(store).map_err(|e| reg_err(first, netns_dir, e))?;
     let _lock = state::global_lock(store)
         .map_err(|e| reg_err(first, state::state_root(), e.to_string()))?;
     state::ensure_netns_mount(store)

@@ -159,6 +159,32 @@ fn create_links(plan: &Plan, nodes: &[NodeHandle], threads: usize) -> Result<(),
         plan.node_index(name)
             .expect("link endpoints are planned nodes")
     };
+    // A spread lab's links to other hosts: one VXLAN each, made in this host's netns (where
+    // its UDP socket stays) straight into the node's.
+    let tunneled: std::collections::HashSet<usize> = plan.tunnels.iter().map(|t| t.link).collect();
+    if !plan.tunnels.is_empty() {
+        let mut sock = RtSocket::open().map_err(|e| WireError::node(&plan.lab, vec![e]))?;
+        let mut b = sock.batch();
+        for t in &plan.tunnels {
+            let ni = index(&t.node);
+            let i = plan.nodes[ni]
+                .interface(&t.iface)
+                .expect("a tunnel's interface is planned");
+            b.create_vxlan(&nsnet_netcfg::Vxlan {
+                name: &i.name,
+                vni: t.vni,
+                local: Some(t.local),
+                remote: t.remote,
+                port: t.port,
+                mtu: i.mtu,
+                mac: Some(i.mac.0),
+                netns: Some(nodes[ni].netns.as_fd()),
+                index: None,
+            });
+        }
+        b.commit()
+            .map_err(|errs| WireError::node(&plan.lab, errs))?;
+    }
     // Chunks of links per thread, one socket each (opened in our own netns: the veth ends
     // are created directly in the target namespaces, nothing lands here).
     let chunks = plan.links.len().div_ceil(threads.max(1)).max(1);
@@ -168,6 +194,9 @@ fn create_links(plan: &Plan, nodes: &[NodeHandle], threads: usize) -> Result<(),
         for (k, l) in parts[p].iter().enumerate() {
             // Lab-unique ifindexes, so no veth has its peer's index (see VethEnd::index).
             let li = (p * chunks + k) as u32;
+            if tunneled.contains(&(li as usize)) {
+                continue;
+            }
             let (ai, bi) = (index(&l.a.node), index(&l.b.node));
             let (na, nb) = (&plan.nodes[ai], &plan.nodes[bi]);
             let ia = na.interface(&l.a.iface).expect("planned interface");

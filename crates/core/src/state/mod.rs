@@ -291,11 +291,17 @@ fn is_mount_point(path: &Path) -> bool {
         .any(|l| l.split(' ').nth(4) == path)
 }
 
-/// /run/netns, made (0755) when missing; refused when it is not a real dir of root's.
-pub fn ensure_netns_dir() -> Result<(), String> {
+/// Marks that nsnet made /run/netns (so the last `down` removes it again).
+const NETNS_DIR_MARK: &str = "netns-dir";
+
+/// /run/netns, made (0755) when missing (and marked so in `store`); refused when it is not a
+/// real dir of root's.
+pub fn ensure_netns_dir(store: &Store) -> Result<(), String> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     match fs::DirBuilder::new().mode(0o755).create(netns_dir()) {
-        Ok(()) => {}
+        Ok(()) => {
+            let _ = store.create_file_new(NETNS_DIR_MARK);
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e.to_string()),
     }
@@ -358,6 +364,7 @@ pub fn release_netns_mount(store: &Store) {
     )
     .is_ok();
     if !marked {
+        release_netns_dir(store);
         return;
     }
     let empty = fs::read_dir(netns_dir()).map_or(true, |mut d| d.next().is_none());
@@ -369,6 +376,30 @@ pub fn release_netns_mount(store: &Store) {
     }
     if empty || !is_mount_point(netns_dir()) {
         let _ = store.remove_file(NETNS_MOUNT_MARK);
+    }
+    release_netns_dir(store);
+}
+
+/// Removes /run/netns when nsnet made it and it is empty (and no mount point) again.
+fn release_netns_dir(store: &Store) {
+    let marked = nix::sys::stat::fstatat(
+        store.fd(),
+        NETNS_DIR_MARK,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .is_ok();
+    if !marked || is_mount_point(netns_dir()) {
+        return;
+    }
+    // rmdir fails on a dir that is not empty: then it stays, and so does the mark.
+    match fs::remove_dir(netns_dir()) {
+        Ok(()) => {
+            let _ = store.remove_file(NETNS_DIR_MARK);
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let _ = store.remove_file(NETNS_DIR_MARK);
+        }
+        Err(_) => {}
     }
 }
 

@@ -218,6 +218,52 @@ impl Store {
         remove_tree_at(self.fd(), name.as_str(), 0).map_err(|e| err("removing", e))
     }
 
+    /// Creates the file `name` directly in the root (mode 0600, empty); fails with
+    /// `AlreadyExists` if it is there: exactly one of two callers makes it.
+    pub fn create_file_new(&self, name: &str) -> io::Result<()> {
+        open_beneath(
+            Some(self.fd()),
+            Path::new(name),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL,
+            0o600,
+        )
+        .map(drop)
+    }
+
+    /// The file `name` directly in the root, if there (checked: ours, private, regular,
+    /// at most [`MAX_STATE_FILE`]).
+    pub fn read_file(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
+        let fd = match open_beneath(Some(self.fd()), Path::new(name), OFlag::O_RDONLY, 0) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        check_owned(fd.as_fd(), true).map_err(io::Error::other)?;
+        let st = fstat(&fd)?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(io::Error::other("it is not a regular file"));
+        }
+        let mut v = Vec::new();
+        File::from(fd).take(MAX_STATE_FILE).read_to_end(&mut v)?;
+        Ok(Some(v))
+    }
+
+    /// Replaces the file `name` directly in the root (mode 0600) atomically.
+    pub fn replace_file(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        let tmp = format!("{name}.tmp");
+        let fd = open_beneath(
+            Some(self.fd()),
+            Path::new(&tmp),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
+            0o600,
+        )?;
+        let mut f = File::from(fd);
+        f.write_all(data)?;
+        f.sync_data().ok();
+        drop(f);
+        nix::fcntl::renameat(self.fd(), tmp.as_str(), self.fd(), name).map_err(io::Error::from)
+    }
+
     /// Removes a file directly in the root (a lab's lock file); missing is fine.
     pub fn remove_file(&self, name: &str) -> io::Result<()> {
         match nix::unistd::unlinkat(self.fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {

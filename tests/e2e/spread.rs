@@ -1,0 +1,360 @@
+//! One lab over several hosts. Each "host" is a node of an underlay lab that runs sshd, and
+//! nsnet runs inside it (its private /run keeps its state apart from this machine's); the
+//! coordinator is the nsnet under test on this machine, reaching the hosts through
+//! `nsnet ssh-config`. Traffic proves the tunnels: a routed lab pings end to end along the
+//! hops it takes on one machine, a switch stretched over two hosts carries one subnet, a
+//! host killed during `up` leaves nothing on the others, and every host is as it was after
+//! `down`.
+
+use crate::util::*;
+use std::process::Command;
+use std::time::Duration;
+
+/// An underlay lab of `n` hosts m1..mn with sshd on one switch, and a hosts file for it.
+struct Underlay {
+    lab: Lab,
+    hosts_file: String,
+}
+
+impl Underlay {
+    fn new(name: &str, n: usize, extra: &str) -> Underlay {
+        let mut body = String::from("[nodes]\nsw = { kind = \"switch\" }\n");
+        for i in 1..=n {
+            body.push_str(&format!("m{i} = {{}}\n"));
+        }
+        for i in 1..=n {
+            body.push_str(&format!("[[links]]\nendpoints = [\"m{i}\", \"sw\"]\n"));
+        }
+        let lab = Lab::with_ssh(name, &body);
+        lab.up();
+        let cfg = nsnet_ok(&["ssh-config", name]);
+        let cfg_path = lab.dir.join("ssh_config");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let mut hosts = format!("ssh_config = \"{}\"\n{extra}", cfg_path.display());
+        for i in 1..=n {
+            let m = format!("m{i}");
+            let addr = lab.exec_ok(
+                &m,
+                &[
+                    "sh",
+                    "-c",
+                    "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1",
+                ],
+            );
+            hosts.push_str(&format!(
+                "[hosts.{m}]\nssh = \"{m}.{name}\"\naddress = \"{addr}\"\n"
+            ));
+        }
+        let hosts_file = lab.dir.join("hosts.toml");
+        std::fs::write(&hosts_file, hosts).unwrap();
+        Underlay {
+            lab,
+            hosts_file: hosts_file.to_str().unwrap().to_string(),
+        }
+    }
+
+    /// What a host's network and nsnet state look like: links, addresses, routes, the
+    /// ruleset, the netns and state dirs, the processes.
+    fn snapshot(&self, host: &str) -> String {
+        self.lab.exec_ok(
+            host,
+            &[
+                "sh",
+                "-c",
+                "ip -o link | sed 's/^[0-9]*: //'; ip -o addr; ip route; ip -6 route; nft list ruleset; \
+                 for d in /run /run/netns /run/nsnet /run/nsnet.bin; do echo \"$d:\"; ls -A $d 2>&1; done; \
+                 ps -e -o comm= | grep -v -e '^ps$' -e '^sh$' | sort",
+            ],
+        )
+    }
+}
+
+/// An overlay lab file in the underlay's dir (its nodes run on the underlay's hosts).
+fn overlay(u: &Underlay, name: &str, body: &str) -> String {
+    let path = u.lab.dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("[lab]\nname = \"{name}\"\n\n{body}")).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Brings a spread lab down (also when the test fails).
+struct Spread(String);
+
+impl Drop for Spread {
+    fn drop(&mut self) {
+        let _ = nsnet(&["down", &self.0]);
+    }
+}
+
+/// The hops of `traceroute -n` from `node` to `dst`.
+fn hops(lab: &str, node: &str, dst: &str) -> Vec<String> {
+    let o = nsnet_ok(&[
+        "exec",
+        node,
+        "--lab",
+        lab,
+        "--",
+        "traceroute",
+        "-n",
+        "-q",
+        "1",
+        "-w",
+        "2",
+        dst,
+    ]);
+    o.lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+        .collect()
+}
+
+const ROUTED: &str = r#"
+[nodes]
+h1 = { host = "m1" }
+h2 = { host = "m2" }
+r1 = { kind = "router" }
+r2 = { kind = "router" }
+r3 = { kind = "router" }
+r4 = { kind = "router" }
+[[links]]
+endpoints = ["h1", "r1"]
+[[links]]
+endpoints = ["r1", "r2"]
+[[links]]
+endpoints = ["r2", "r3"]
+[[links]]
+endpoints = ["r3", "r4"]
+[[links]]
+endpoints = ["r4", "h2"]
+[[links]]
+endpoints = ["r1", "r3"]
+cost = 5
+"#;
+
+#[test]
+fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
+    as_root(|| {
+        let u = Underlay::new("spru", 2, "");
+        let before: Vec<String> = ["m1", "m2"].iter().map(|m| u.snapshot(m)).collect();
+        // The same lab on this machine alone: the hops to compare with.
+        let file = overlay(&u, "sprone", ROUTED);
+        let _one = Lab {
+            name: "sprone".into(),
+            dir: std::env::temp_dir().join("nsnet-e2e-sprone-unused"),
+            file: file.clone().into(),
+        };
+        nsnet_ok(&["up", &file]);
+        let want = hops("sprone", "h1", "h2");
+        assert_eq!(want.len(), 5, "h1 -> r1 -> r2 -> r3 -> r4 -> h2: {want:?}");
+        nsnet_ok(&["down", "sprone"]);
+
+        let file = overlay(&u, "sprov", ROUTED);
+        let placed = nsnet_ok(&["plan", &file, "--hosts", &u.hosts_file]);
+        assert!(placed.contains("1 link(s) cross hosts"), "{placed}");
+        let _g = Spread("sprov".into());
+        let up = nsnet_ok(&["up", &file, "--hosts", &u.hosts_file]);
+        assert!(
+            up.contains("lab sprov is up on 2 host(s): 6 node(s), 1 tunnel(s)"),
+            "{up}"
+        );
+        // Every host got this very build, copied for the lab's lifetime.
+        for m in ["m1", "m2"] {
+            u.lab
+                .exec_ok(m, &["test", "-x", "/run/nsnet.bin/sprov/nsnet"]);
+        }
+        // End to end by name (every host's /etc/hosts names every node), both ways.
+        for (a, b) in [("h1", "h2"), ("h2", "h1"), ("r1", "r4")] {
+            let o = nsnet(&[
+                "exec", a, "--lab", "sprov", "--", "ping", "-c", "2", "-W", "3", b,
+            ]);
+            assert!(
+                o.status.success(),
+                "{a} -> {b}:\n{}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+        }
+        // The same hops as on one machine: the plan is global.
+        assert_eq!(hops("sprov", "h1", "h2"), want);
+        // Commands about a node run on its host, wherever it is.
+        let status = nsnet_ok(&["status", "sprov"]);
+        assert!(
+            status.contains("host m1 (m1.spru)") && status.contains("host m2 (m2.spru)"),
+            "{status}"
+        );
+        assert!(nsnet_ok(&["status"]).contains("lab sprov: 6 node(s) spread over m1"));
+        let host_of_h2 = nsnet_ok(&[
+            "exec",
+            "h2",
+            "--lab",
+            "sprov",
+            "--",
+            "cat",
+            "/proc/sys/kernel/hostname",
+        ]);
+        assert_eq!(host_of_h2.trim(), "h2");
+        let o = nsnet(&["logs", "h2", "--lab", "sprov"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // A second up of the name is refused, and changes nothing.
+        let o = nsnet(&["up", &file, "--hosts", &u.hosts_file]);
+        assert!(
+            stderr(&o).contains("already up across hosts"),
+            "{}",
+            stderr(&o)
+        );
+
+        let down = nsnet_ok(&["down", "sprov"]);
+        assert!(down.contains("lab sprov is down on every host"), "{down}");
+        assert!(!std::path::Path::new("/run/nsnet/sprov.spread").exists());
+        for (m, b) in ["m1", "m2"].iter().zip(&before) {
+            assert_eq!(&u.snapshot(m), b, "host {m} is as it was");
+        }
+    });
+}
+
+#[test]
+fn a_switch_stretched_over_two_hosts_carries_one_subnet() {
+    as_root(|| {
+        let u = Underlay::new("spsu", 2, "");
+        let before: Vec<String> = ["m1", "m2"].iter().map(|m| u.snapshot(m)).collect();
+        let file = overlay(
+            &u,
+            "spsw",
+            r#"
+[nodes]
+a1 = { host = "m1" }
+a2 = { host = "m1" }
+b1 = { host = "m2" }
+b2 = { host = "m2" }
+s1 = { kind = "switch", host = "m1" }
+[[links]]
+endpoints = ["a1", "s1"]
+[[links]]
+endpoints = ["a2", "s1"]
+[[links]]
+endpoints = ["b1", "s1"]
+[[links]]
+endpoints = ["b2", "s1"]
+"#,
+        );
+        let _g = Spread("spsw".into());
+        nsnet_ok(&["up", &file, "--hosts", &u.hosts_file]);
+        for (a, b) in [("a1", "b1"), ("b2", "a2"), ("b1", "b2"), ("a2", "a1")] {
+            let o = nsnet(&[
+                "exec", a, "--lab", "spsw", "--", "ping", "-c", "1", "-W", "3", b,
+            ]);
+            assert!(
+                o.status.success(),
+                "{a} -> {b}:\n{}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+        }
+        // One subnet, one hop: no router between the hosts' halves.
+        assert_eq!(hops("spsw", "a1", "b2").len(), 1);
+        // The switch is a bridge on each host; the copy on m2 learnt the MACs of both sides.
+        let fdb = nsnet_ok(&[
+            "exec", "s1", "--lab", "spsw", "--", "bridge", "fdb", "show", "br", "br0", "dynamic",
+        ]);
+        assert!(
+            fdb.contains("dev vxh1"),
+            "m1's bridge learnt m2's nodes over the trunk:\n{fdb}"
+        );
+        // Frames as large as the tunnel carries cross it whole (the segment's MTU was lowered).
+        let mtu = nsnet_ok(&[
+            "exec",
+            "b1",
+            "--lab",
+            "spsw",
+            "--",
+            "cat",
+            "/sys/class/net/eth0/mtu",
+        ]);
+        let mtu: u32 = mtu.trim().parse().unwrap();
+        assert!(mtu <= 1450, "{mtu}");
+        let size = (mtu - 28).to_string();
+        let o = nsnet(&[
+            "exec", "a1", "--lab", "spsw", "--", "ping", "-c", "1", "-W", "3", "-M", "do", "-s",
+            &size, "b1",
+        ]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        nsnet_ok(&["down", "spsw"]);
+        for (m, b) in ["m1", "m2"].iter().zip(&before) {
+            assert_eq!(&u.snapshot(m), b, "host {m} is as it was");
+        }
+    });
+}
+
+#[test]
+fn a_host_killed_during_up_leaves_nothing_on_any_host() {
+    as_root(|| {
+        // m2's nsnet is this build behind a script that, once m2's part is built, waits:
+        // `up` is still going when the test kills m2.
+        let u = Underlay::new("spku", 2, "");
+        let before = u.snapshot("m1");
+        let wrapper = format!(
+            "#!/bin/sh\nif [ \"$1\" = __part-up ]; then \"{bin}\" \"$@\"; touch /tmp/built; exec sleep 600; fi\nexec \"{bin}\" \"$@\"\n",
+            bin = bin()
+        );
+        let mut w = Command::new(bin());
+        w.args([
+            "exec",
+            "m2",
+            "--lab",
+            "spku",
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/nsnet-wrap && chmod 700 /tmp/nsnet-wrap",
+        ]);
+        let o = run_with_timeout(w, Some(&wrapper), Duration::from_secs(30));
+        assert!(o.status.success(), "{}", stderr(&o));
+        let hosts = std::fs::read_to_string(&u.hosts_file).unwrap();
+        let hosts = hosts.replace("[hosts.m2]\n", "[hosts.m2]\nnsnet = \"/tmp/nsnet-wrap\"\n");
+        std::fs::write(&u.hosts_file, hosts).unwrap();
+        let file = overlay(&u, "spkill", ROUTED);
+        let _g = Spread("spkill".into());
+        let mut up = Command::new(bin());
+        up.args(["up", &file, "--hosts", &u.hosts_file]);
+        let up = std::thread::spawn(move || run_with_timeout(up, None, Duration::from_secs(120)));
+        eventually(60, "m2's part is built", || {
+            assert!(!up.is_finished(), "up ended before m2 was killed");
+            u.lab
+                .exec("m2", &["test", "-e", "/tmp/built"])
+                .status
+                .success()
+        });
+        let m2 = u.lab.pid("m2");
+        nix_kill(m2);
+        let o = up.join().unwrap();
+        assert!(!o.status.success(), "up must fail: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(err.contains("host m2"), "{err}");
+        assert!(err.contains("unreachable"), "{err}");
+        // Nothing of the lab on m1 (rolled back) nor anywhere on this machine (m2's part died
+        // with m2's PID namespace).
+        assert_eq!(u.snapshot("m1"), before, "host m1 is as it was");
+        let inits = processes(|a| {
+            a[0] == "nsnet-init" && a.get(1).is_some_and(|n| n.starts_with("spkill/"))
+        });
+        assert!(inits.is_empty(), "{inits:?}");
+        // The record stays for the host that could not be asked; --forget drops it.
+        assert!(std::path::Path::new("/run/nsnet/spkill.spread").exists());
+        let o = nsnet(&["down", "spkill"]);
+        assert!(
+            !o.status.success() && stderr(&o).contains("--forget"),
+            "{}",
+            stderr(&o)
+        );
+        nsnet_ok(&["down", "spkill", "--forget", "m2"]);
+        assert!(!std::path::Path::new("/run/nsnet/spkill.spread").exists());
+    });
+}
+
+/// SIGKILL to `pid`.
+fn nix_kill(pid: i32) {
+    let o = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
