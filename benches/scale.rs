@@ -14,6 +14,10 @@
 //! Rootless against root: `up` and `down` of a 1000-host star, as root and as an unprivileged
 //! user (a rootless lab, in that user's sandbox), alternated, medians of three each
 //! (`cargo bench -- --rootless` runs only that).
+//!
+//! Spread: a 931-node fat-tree on this machine, then over 2 and 4 simulated hosts (nodes of
+//! an underlay lab running nsnet, over ssh): links that cross, up and down
+//! (`cargo bench -- --spread` runs only that).
 
 use nsnet_lab::gen::{generate, Shape};
 use nsnet_lab::{Kind, Lab, Plan};
@@ -75,6 +79,10 @@ fn main() {
         rootless_vs_root(1000);
         return;
     }
+    if args.iter().any(|a| a == "--spread") {
+        spread_vs_one(14);
+        return;
+    }
     // (shape, root): `None` is the host's own root; "overlay" a copy-on-write one per node.
     let mut shapes = vec![
         (Shape::Star(10), None),
@@ -134,6 +142,107 @@ fn main() {
     print_growth(&rows);
     if !quick {
         rootless_vs_root(1000);
+        spread_vs_one(14);
+    }
+}
+
+/// A fat-tree (k = 14: 931 nodes, the closest to 1000) on this machine alone, then spread
+/// over 2 and over 4 simulated hosts: nodes of an underlay lab that run sshd, nsnet running
+/// inside each, reached through `nsnet ssh-config`. Prints the links that cross, the
+/// trunks, and `up`/`down` of each next to the one-machine run (the simulated hosts share
+/// this machine's cores: the figures are what spreading costs, not what it gains).
+fn spread_vs_one(k: usize) {
+    let dir = std::env::temp_dir().join(format!("nsnet-bench-spread-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = generate(Shape::FatTree(k), Some("bsp"), false).unwrap();
+    let file = dir.join("bsp.toml");
+    std::fs::write(&file, &text).unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let plan = nsnet_lab::plan(&Lab::from_toml(&text, "bench.toml", None, None).unwrap()).unwrap();
+    let timed = |args: &[&str]| -> Result<Duration, String> {
+        let t = Instant::now();
+        nsnet(args)?;
+        Ok(t.elapsed())
+    };
+    let mut rows = Vec::new();
+    let _ = Command::new(bin()).args(["down", "bsp"]).output();
+    kernel_idle();
+    let up = timed(&["up", &file]).unwrap();
+    reach(&plan, "bsp", Shape::FatTree(k)).unwrap();
+    let down = timed(&["down", "bsp"]).unwrap();
+    rows.push(("one machine".to_string(), 0, 0, up, down));
+    for hosts in [2, 4] {
+        let under = format!("bspu{hosts}");
+        let _ = Command::new(bin()).args(["down", &under]).output();
+        let mut u = format!(
+            "[lab]\nname = \"{under}\"\nssh = true\ntmpfs_size = \"512M\"\n[nodes]\nsw = {{ kind = \"switch\" }}\n"
+        );
+        for i in 1..=hosts {
+            u.push_str(&format!("m{i} = {{}}\n"));
+        }
+        for i in 1..=hosts {
+            u.push_str(&format!(
+                "[[links]]\nendpoints = [{{ node = \"m{i}\", address = \"10.77.0.{i}/24\" }}, \"sw\"]\n"
+            ));
+        }
+        let ufile = dir.join(format!("{under}.toml"));
+        std::fs::write(&ufile, u).unwrap();
+        nsnet(&["up", ufile.to_str().unwrap()]).unwrap();
+        let cfg = dir.join(format!("{under}.ssh_config"));
+        std::fs::write(&cfg, nsnet(&["ssh-config", &under]).unwrap()).unwrap();
+        let mut h = format!("ssh_config = \"{}\"\n", cfg.display());
+        for i in 1..=hosts {
+            h.push_str(&format!(
+                "[hosts.m{i}]\nssh = \"m{i}.{under}\"\naddress = \"10.77.0.{i}\"\n"
+            ));
+        }
+        let hfile = dir.join(format!("{under}.hosts.toml"));
+        std::fs::write(&hfile, h).unwrap();
+        let hfile = hfile.to_str().unwrap().to_string();
+        let placed = nsnet(&["plan", &file, "--hosts", &hfile]).unwrap();
+        // "N link(s) cross hosts (one tunnel each), M switch(es) stretched (one trunk each):"
+        let line = placed
+            .lines()
+            .find(|l| l.contains("link(s) cross hosts"))
+            .unwrap_or_default();
+        let number = |part: Option<&str>| -> usize {
+            part.and_then(|p| p.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        let (cut, trunks) = (number(Some(line)), number(line.split("), ").nth(1)));
+        kernel_idle();
+        let result = timed(&["up", &file, "--hosts", &hfile]).and_then(|up| {
+            reach(&plan, "bsp", Shape::FatTree(k))?;
+            let down = timed(&["down", "bsp"])?;
+            Ok((up, down))
+        });
+        let _ = Command::new(bin()).args(["down", "bsp"]).output();
+        let _ = Command::new(bin()).args(["down", &under]).output();
+        match result {
+            Ok((up, down)) => rows.push((format!("{hosts} hosts"), cut, trunks, up, down)),
+            Err(e) => {
+                eprintln!("spread over {hosts}: FAILED: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!();
+    println!(
+        "| fat-tree k={k}, {} nodes, {} links | links that cross | trunks | up | down | up / one machine |",
+        plan.nodes.len(),
+        plan.links.len()
+    );
+    println!("|---|---|---|---|---|---|");
+    let one = rows[0].3;
+    for (what, cut, trunks, up, down) in &rows {
+        println!(
+            "| {what} | {cut} | {trunks} | {:.2} s | {:.2} s | {:.2}× |",
+            up.as_secs_f64(),
+            down.as_secs_f64(),
+            up.as_secs_f64() / one.as_secs_f64()
+        );
     }
 }
 
