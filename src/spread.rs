@@ -32,6 +32,9 @@ pub struct Record {
     pub pending: Vec<usize>,
     /// Whether every part is built.
     pub up: bool,
+    /// Every link: its ends and their hosts.
+    #[serde(default)]
+    pub links: Vec<(nsnet_lab::Endpoint, nsnet_lab::Endpoint, usize, usize)>,
 }
 
 fn record_name(lab: &str) -> String {
@@ -518,6 +521,7 @@ pub fn up(plan: &Plan, hosts: &Hosts, force: bool) -> anyhow::Result<i32> {
         nodes: Vec::new(),
         pending: Vec::new(),
         up: false,
+        links: Vec::new(),
     };
     match build(plan, hosts, &mut rec) {
         Ok(()) => Ok(0),
@@ -555,6 +559,12 @@ fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record) -> anyhow::Result<()> {
         .iter()
         .zip(&place.host_of)
         .map(|(n, &h)| (n.name.clone(), h))
+        .collect();
+    rec.links = plan
+        .links
+        .iter()
+        .zip(spread::link_hosts(plan, &place))
+        .map(|(l, (ha, hb))| (l.a.clone(), l.b.clone(), ha, hb))
         .collect();
     rec.save()?;
     let infos = each(&all, |h| ensure_build(hosts, h, &plan.lab, &me, &addrs));
@@ -685,7 +695,13 @@ pub fn forward(rec: &Record, node: &str, sub: &str, tty: bool) -> anyhow::Result
     let Some(h) = rec.host_of(node) else {
         bail!("lab {} has no node {node}", rec.lab);
     };
-    let args = remote_args(rec, h, sub);
+    forward_to(rec, h, &[sub], tty)
+}
+
+/// Runs this command on host `h` (`path`: its subcommand, and subsubcommand, after which
+/// `--lab <lab>` goes); returns its status.
+fn forward_to(rec: &Record, h: usize, path: &[&str], tty: bool) -> anyhow::Result<i32> {
+    let args = remote_args(rec, h, path);
     let status = ssh(&rec.hosts, h, &args, tty)
         .status()
         .context("running ssh")?;
@@ -694,18 +710,18 @@ pub fn forward(rec: &Record, node: &str, sub: &str, tty: bool) -> anyhow::Result
 
 /// This command's own arguments after the subcommand `sub`, for nsnet on host `h`: with
 /// `--lab <lab>` first and any `--lab` given here left out.
-fn remote_args(rec: &Record, h: usize, sub: &str) -> Vec<String> {
+fn remote_args(rec: &Record, h: usize, path: &[&str]) -> Vec<String> {
     let argv: Vec<String> = std::env::args().collect();
-    let start = argv
-        .iter()
-        .position(|a| a == sub)
-        .map_or(argv.len(), |i| i + 1);
-    let mut out = vec![
-        rec.bins[h].clone(),
-        sub.to_string(),
-        "--lab".into(),
-        rec.lab.clone(),
-    ];
+    let mut start = 0;
+    for p in path {
+        start = argv[start..]
+            .iter()
+            .position(|a| a == p)
+            .map_or(argv.len(), |i| start + i + 1);
+    }
+    let mut out = vec![rec.bins[h].clone()];
+    out.extend(path.iter().map(|p| p.to_string()));
+    out.extend(["--lab".to_string(), rec.lab.clone()]);
     let mut it = argv[start..].iter();
     while let Some(a) = it.next() {
         if a == "--" {
@@ -723,6 +739,56 @@ fn remote_args(rec: &Record, h: usize, sub: &str) -> Vec<String> {
         out.push(a.clone());
     }
     out
+}
+
+/// `nsnet link down|up|set LINK` of a spread lab: on the host of each of the link's ends.
+pub fn link(rec: &Record, sub: &str, sel: &[String], reroute: bool) -> anyhow::Result<i32> {
+    if reroute {
+        bail!(
+            "--reroute is not for a lab spread over several hosts (lab {}): each host holds a part of its plan",
+            rec.lab
+        );
+    }
+    let found: Vec<usize> = (0..rec.links.len())
+        .filter(|&i| {
+            let (a, b, _, _) = &rec.links[i];
+            match sel {
+                [end] => [a, b].iter().any(|e| e.to_string() == *end),
+                [x, y] => (a.node == *x && b.node == *y) || (a.node == *y && b.node == *x),
+                _ => false,
+            }
+        })
+        .collect();
+    let li = match found.as_slice() {
+        [li] => *li,
+        [] => bail!("lab {} has no link {}", rec.lab, sel.join(" ")),
+        _ => bail!(
+            "{} are joined by {} links: name one end (NODE:IFACE)",
+            sel.join(" and "),
+            found.len()
+        ),
+    };
+    let (_, _, ha, hb) = rec.links[li];
+    let mut code = 0;
+    let hosts = if ha == hb { vec![ha] } else { vec![ha, hb] };
+    for h in hosts {
+        crate::out::outln!("host {}:", rec.hosts.hosts[h].name);
+        code = code.max(forward_to(rec, h, &["link", sub], false)?);
+    }
+    Ok(code)
+}
+
+/// `nsnet link show` and `exec --all` of a spread lab: on every host that has nodes, one
+/// after the other, each under its name.
+pub fn on_every_host(rec: &Record, path: &[&str]) -> anyhow::Result<i32> {
+    let mut code = 0;
+    for h in 0..rec.hosts.hosts.len() {
+        if rec.nodes.iter().any(|(_, p)| *p == h) {
+            crate::out::outln!("host {}:", rec.hosts.hosts[h].name);
+            code = code.max(forward_to(rec, h, path, false)?);
+        }
+    }
+    Ok(code)
 }
 
 /// `nsnet status LAB` of a spread lab: each host's part.

@@ -264,13 +264,31 @@ impl Command {
                 (&c.lab, c.node.clone().unwrap_or_default(), "exec", tty())
             }
             Command::Exec(c) => {
-                if let Some(rec) = resolve(c.lab.as_deref())? {
-                    anyhow::bail!(
-                        "exec --all is not forwarded across the hosts of lab {}: run it per node",
-                        rec.lab
-                    );
-                }
-                return Ok(None);
+                return match resolve(c.lab.as_deref())? {
+                    Some(rec) => crate::spread::on_every_host(&rec, &["exec"]).map(Some),
+                    None => Ok(None),
+                };
+            }
+            Command::Link(c) => {
+                use link::LinkSub;
+                let (lab, sub) = match &c.cmd {
+                    LinkSub::Down(u) => (&u.lab, "down"),
+                    LinkSub::Up(u) => (&u.lab, "up"),
+                    LinkSub::Set(s) => (&s.lab, "set"),
+                    LinkSub::Show(s) => (&s.lab, "show"),
+                };
+                let Some(rec) = resolve(lab.as_deref())? else {
+                    return Ok(None);
+                };
+                return match &c.cmd {
+                    LinkSub::Down(u) | LinkSub::Up(u) => {
+                        crate::spread::link(&rec, sub, &u.link, u.reroute).map(Some)
+                    }
+                    LinkSub::Set(s) => crate::spread::link(&rec, sub, &s.link, false).map(Some),
+                    LinkSub::Show(_) => {
+                        crate::spread::on_every_host(&rec, &["link", "show"]).map(Some)
+                    }
+                };
             }
             Command::Enter(c) => (&c.lab, c.node.clone(), "enter", true),
             Command::Ssh(c) => (&c.lab, c.node.clone(), "ssh", c.cmd.is_empty()),

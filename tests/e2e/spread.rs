@@ -194,6 +194,45 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
         assert_eq!(host_of_h2.trim(), "h2");
         let o = nsnet(&["logs", "h2", "--lab", "sprov"]);
         assert!(o.status.success(), "{}", stderr(&o));
+        // A link that crosses hosts goes down and up at both ends, and takes a rate limit at
+        // both (the tunnel's ends are on two hosts).
+        let cross = placed
+            .lines()
+            .find(|l| l.contains(" -- "))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .unwrap();
+        nsnet_ok(&["link", "down", &cross, "--lab", "sprov"]);
+        let o = nsnet(&[
+            "exec", "h1", "--lab", "sprov", "--", "ping", "-c", "1", "-W", "1", "h2",
+        ]);
+        assert!(!o.status.success(), "h1 reaches h2 with {cross} down");
+        let back = nsnet_ok(&["link", "up", &cross, "--lab", "sprov"]);
+        assert!(
+            back.contains("host m1:") && back.contains("host m2:"),
+            "{back}"
+        );
+        eventually(10, "h1 reaches h2 again", || {
+            nsnet(&[
+                "exec", "h1", "--lab", "sprov", "--", "ping", "-c", "1", "-W", "1", "h2",
+            ])
+            .status
+            .success()
+        });
+        nsnet_ok(&["link", "set", &cross, "--rate", "1mbit", "--lab", "sprov"]);
+        let show = nsnet_ok(&["link", "show", "--lab", "sprov"]);
+        let limited = show.lines().filter(|l| l.contains("rate 1mbit")).count();
+        assert_eq!(limited, 2, "both ends, one per host:\n{show}");
+        let o = nsnet(&["link", "down", &cross, "--reroute", "--lab", "sprov"]);
+        assert!(
+            stderr(&o).contains("--reroute is not for a lab spread"),
+            "{}",
+            stderr(&o)
+        );
+        // --all reaches every node on every host.
+        let all = nsnet_ok(&["exec", "--all", "--lab", "sprov", "--", "hostname"]);
+        for n in ["h1", "h2", "r1", "r2", "r3", "r4"] {
+            assert!(all.contains(&format!("{n}: {n}")), "{all}");
+        }
         // A second up of the name is refused, and changes nothing.
         let o = nsnet(&["up", &file, "--hosts", &u.hosts_file]);
         assert!(

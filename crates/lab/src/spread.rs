@@ -302,6 +302,20 @@ fn end_host(plan: &Plan, place: &Placement, l: &LinkPlan, a_side: bool) -> usize
     }
 }
 
+/// The hosts of each link's two ends (a switch port of a node on another host is on that
+/// host, in the switch's copy there), in [`Plan::links`] order.
+pub fn link_hosts(plan: &Plan, place: &Placement) -> Vec<(usize, usize)> {
+    plan.links
+        .iter()
+        .map(|l| {
+            (
+                end_host(plan, place, l, true),
+                end_host(plan, place, l, false),
+            )
+        })
+        .collect()
+}
+
 /// The tunnels and switch copies `place` needs.
 pub fn cost(plan: &Plan, hosts: &Hosts, place: &Placement) -> Cost {
     let mut nodes = vec![0; hosts.hosts.len()];
@@ -385,16 +399,7 @@ pub fn split(
     assert_eq!(addrs.len(), nh, "one address per host");
     assert_eq!(place.host_of.len(), plan.nodes.len(), "one host per node");
     let vni0 = hosts.vni.unwrap_or_else(|| default_vni(&plan.lab));
-    let link_hosts: Vec<(usize, usize)> = plan
-        .links
-        .iter()
-        .map(|l| {
-            (
-                end_host(plan, place, l, true),
-                end_host(plan, place, l, false),
-            )
-        })
-        .collect();
+    let link_hosts = link_hosts(plan, place);
     // Switch copies: (switch node index, host) -> its trunk's VNI.
     let mut copies: BTreeMap<(usize, usize), u32> = BTreeMap::new();
     for (li, l) in plan.links.iter().enumerate() {

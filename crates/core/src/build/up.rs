@@ -358,7 +358,13 @@ fn build_lab(
     t.lap("images");
     // Routes are most of a big plan (a line of 1000 routers has a million) and nothing
     // after `up` needs them: they are recomputed from the rest when links change.
-    nsnet_lab::plan::without_routes(|| state::write_json(&dir, state::PLAN, plan))?;
+    // Routes are computed again from the rest when needed; not in one host's part of a
+    // spread lab, which has not the whole lab to compute them from: it keeps its own.
+    if plan.tunnels.is_empty() {
+        nsnet_lab::plan::without_routes(|| state::write_json(&dir, state::PLAN, plan))?;
+    } else {
+        state::write_json(&dir, state::PLAN, plan)?;
+    }
     dir.write(state::HOSTS, plan.hosts_file().as_bytes())?;
     // Keys and known_hosts for the nodes' sshd; false when sshd is off or not installed.
     let ssh = crate::build::keys::prepare_lab(&dir, plan)?;

@@ -41,6 +41,15 @@ pub enum LinkError {
     NotStatic(String),
     #[error("{0}")]
     Usage(String),
+    #[error("--reroute is not for a lab spread over several hosts (lab '{0}'): each host holds a part of its plan")]
+    Spread(String),
+}
+
+/// Whether `end` is an interface of this plan's own nodes (in one host's part of a spread
+/// lab, a link that crosses has its other end on another host).
+fn is_local(plan: &Plan, end: &Endpoint) -> bool {
+    plan.node(&end.node)
+        .is_some_and(|n| n.interface(&end.iface).is_some())
 }
 
 fn hint(links: &[String]) -> String {
@@ -82,6 +91,16 @@ pub fn find_link(plan: &Plan, sel: &LinkSel) -> Result<usize, LinkError> {
     let all = || plan.links.iter().map(describe).collect::<Vec<_>>();
     match sel {
         LinkSel::End { node, iface } => {
+            // In a host's part of a spread lab: the far end of a link that crosses.
+            if plan.node(node).is_none() {
+                if let Some(li) = plan.links.iter().position(|l| {
+                    [&l.a, &l.b]
+                        .iter()
+                        .any(|e| e.node == *node && e.iface == *iface)
+                }) {
+                    return Ok(li);
+                }
+            }
             let n = plan.node(node).ok_or_else(|| {
                 LinkError::State(StateError::NoNode {
                     lab: plan.lab.clone(),
@@ -148,6 +167,9 @@ pub fn set_link(
     if reroute && plan.routing != Routing::Static {
         return Err(LinkError::NotStatic(lab.name.to_string()));
     }
+    if reroute && !plan.tunnels.is_empty() {
+        return Err(LinkError::Spread(lab.name.to_string()));
+    }
     let li = find_link(plan, sel)?;
     let l = &plan.links[li];
     // Read, change and write links.json and the routes as one step: two `link` commands
@@ -155,7 +177,7 @@ pub fn set_link(
     let _lock = lab.lock(LockOp::Link)?;
     let mut ls = LinkState::load(&lab.dir)?;
     let mut socks = Sockets::new(&lab);
-    for end in [&l.a, &l.b] {
+    for end in [&l.a, &l.b].into_iter().filter(|e| is_local(plan, e)) {
         let sock = socks.get(&end.node)?;
         if up {
             sock.set_link_up(&end.iface).map_err(net(&end.node))?;
@@ -201,8 +223,13 @@ pub fn set_link(
         // The kernel dropped the routes through the link when it went down: put back those
         // of the routes in force, on the link's two nodes.
         let down: HashSet<usize> = ls.routed_without.iter().copied().collect();
-        let want = nsnet_lab::plan::routes(plan, &down);
-        for end in [&l.a, &l.b] {
+        // A host's part of a spread lab keeps the routes the whole lab's plan gave it.
+        let want = if plan.tunnels.is_empty() {
+            nsnet_lab::plan::routes(plan, &down)
+        } else {
+            plan.nodes.iter().map(|n| n.routes.clone()).collect()
+        };
+        for end in [&l.a, &l.b].into_iter().filter(|e| is_local(plan, e)) {
             let ni = plan.node_index(&end.node).expect("planned node");
             if plan.nodes[ni].kind == Kind::Switch {
                 continue;
@@ -269,7 +296,7 @@ pub fn set_impair(
     let mut ls = LinkState::load(&lab.dir)?;
     let imp = change.applied_to(ls.impair_of(plan, li))?;
     let mut socks = Sockets::new(&lab);
-    for end in [&l.a, &l.b] {
+    for end in [&l.a, &l.b].into_iter().filter(|e| is_local(plan, e)) {
         apply_impair(socks.get(&end.node)?, &end.iface, &imp, l.mtu).map_err(net(&end.node))?;
     }
     ls.impair.insert(li, imp);
@@ -327,7 +354,13 @@ pub fn show_in(lab: &RunningLab, dead_ok: bool) -> Result<Vec<LinkShow>, LinkErr
     for (li, l) in plan.links.iter().enumerate() {
         let mut states = Vec::new();
         let mut imps = Vec::new();
-        for end in [&l.a, &l.b] {
+        // A link that crosses to another host: its end here says for both.
+        let ends: Vec<&Endpoint> = match [&l.a, &l.b].map(|e| is_local(plan, e)) {
+            [true, false] => vec![&l.a, &l.a],
+            [false, true] => vec![&l.b, &l.b],
+            _ => vec![&l.a, &l.b],
+        };
+        for end in ends {
             if dead_ok && !dead.contains(&end.node) && !links_of.contains_key(&end.node) {
                 if let Err(NodeError::Dead { .. }) = socks.get(&end.node) {
                     dead.insert(end.node.clone());
