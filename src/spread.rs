@@ -528,9 +528,9 @@ pub fn up(plan: &Plan, hosts: &Hosts, force: bool) -> anyhow::Result<i32> {
         Err(e) => {
             let undo = down(rec, &[]);
             match undo {
-                Ok(_) => Err(e.context(format!(
-                    "lab {lab} is rolled back on every host, nothing of it is left"
-                ))),
+                Ok(_) => Err(anyhow!(
+                    "{e:#}\nlab {lab} is rolled back on every host, nothing of it is left"
+                )),
                 Err(u) => Err(anyhow!("{e:#}\nrolling back: {u:#}")),
             }
         }
@@ -789,6 +789,90 @@ pub fn on_every_host(rec: &Record, path: &[&str]) -> anyhow::Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// `nsnet path SRC DST` of a spread lab: the walk begins on SRC's host, and each branch
+/// that reaches a node on another host goes on there, until it arrives or breaks.
+pub fn path(rec: &Record, src: &str, dst: &str) -> anyhow::Result<i32> {
+    use nsnet_core::ops::path::{Branch, Hop};
+    /// Hosts a branch may cross before it is taken for a loop.
+    const MAX_HANDOFFS: usize = 64;
+    let mut out: Vec<Branch> = Vec::new();
+    // (prefix of hops, start node, handoff, source address)
+    /// A walk to make: the hops so far, the node it starts at, how it got there (none
+    /// at SRC), the branch's source address.
+    type Walk = (
+        Vec<Hop>,
+        String,
+        Option<nsnet_core::ops::path::Handoff>,
+        Option<IpAddr>,
+    );
+    let mut todo: Vec<Walk> = vec![(Vec::new(), src.to_string(), None, None)];
+    let mut handoffs = 0;
+    while let Some((prefix, start, via, src_ip)) = todo.pop() {
+        let Some(h) = rec.host_of(&start) else {
+            bail!("lab {} has no node {start}", rec.lab);
+        };
+        let mut args = vec![
+            rec.bins[h].clone(),
+            "path".into(),
+            "--lab".into(),
+            rec.lab.clone(),
+            start.clone(),
+            dst.to_string(),
+            "--json".into(),
+        ];
+        if let Some(v) = &via {
+            args.extend([
+                "--at".into(),
+                v.at.to_string(),
+                "--iif".into(),
+                v.iif.clone(),
+            ]);
+            if let Some(s) = src_ip {
+                args.extend(["--src-ip".into(), s.to_string()]);
+            }
+        }
+        let said = run_on(&rec.hosts, h, &args, None);
+        let branches: Vec<Branch> = match serde_json::from_slice(&said.out) {
+            Ok(b) if said.code.is_some_and(|c| c <= 1) => b,
+            _ => bail!("host {}: {}", rec.hosts.hosts[h].name, said.why()),
+        };
+        for b in branches {
+            let mut hops = prefix.clone();
+            hops.extend(b.hops);
+            match b.handoff {
+                Some(next) if hops.iter().any(|x| x.node == next.node) => out.push(Branch {
+                    hops,
+                    broken: Some(format!("routing loop: back at {}", next.node)),
+                    handoff: None,
+                    src: b.src,
+                }),
+                Some(_) if handoffs >= MAX_HANDOFFS => out.push(Branch {
+                    hops,
+                    broken: Some("too many hops: a routing loop".into()),
+                    handoff: None,
+                    src: b.src,
+                }),
+                Some(next) => {
+                    handoffs += 1;
+                    todo.push((hops, next.node.clone(), Some(next), b.src));
+                }
+                None => out.push(Branch {
+                    hops,
+                    broken: b.broken,
+                    handoff: None,
+                    src: b.src,
+                }),
+            }
+        }
+    }
+    let mut ok = true;
+    for b in &out {
+        crate::out::outln!("{b}");
+        ok &= b.broken.is_none();
+    }
+    Ok(if ok { 0 } else { 1 })
 }
 
 /// `nsnet status LAB` of a spread lab: each host's part.

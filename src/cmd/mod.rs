@@ -300,7 +300,12 @@ impl Command {
                 "capture",
                 false,
             ),
-            Command::Path(c) => (&c.lab, c.src.clone(), "path", false),
+            Command::Path(c) => {
+                return match crate::spread::resolve_for_node(c.lab.as_deref(), &c.src)? {
+                    Some(rec) => crate::spread::path(&rec, &c.src, &c.dst).map(Some),
+                    None => Ok(None),
+                };
+            }
             Command::Status(c) if c.lab.is_some() => {
                 return match resolve(c.lab.as_deref())? {
                     Some(rec) => status(&rec).map(Some),

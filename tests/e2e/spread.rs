@@ -63,7 +63,7 @@ impl Underlay {
                 "-c",
                 "ip -o link | sed 's/^[0-9]*: //'; ip -o addr; ip route; ip -6 route; nft list ruleset; \
                  for d in /run /run/netns /run/nsnet /run/nsnet.bin; do echo \"$d:\"; ls -A $d 2>&1; done; \
-                 ps -e -o comm= | grep -v -e '^ps$' -e '^sh$' | sort",
+                 ps -e -o comm= | grep -v -x -e ps -e sh -e grep -e sort | sort",
             ],
         )
     }
@@ -145,6 +145,8 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
         nsnet_ok(&["up", &file]);
         let want = hops("sprone", "h1", "h2");
         assert_eq!(want.len(), 5, "h1 -> r1 -> r2 -> r3 -> r4 -> h2: {want:?}");
+        let want_path = nsnet_ok(&["path", "h1", "h2", "--lab", "sprone"]);
+        let want_back = nsnet_ok(&["path", "h2", "r1", "--lab", "sprone"]);
         nsnet_ok(&["down", "sprone"]);
 
         let file = overlay(&u, "sprov", ROUTED);
@@ -173,8 +175,11 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
                 stderr(&o)
             );
         }
-        // The same hops as on one machine: the plan is global.
+        // The same hops as on one machine: the plan is global. `path` reads each hop's
+        // kernel on its own host.
         assert_eq!(hops("sprov", "h1", "h2"), want);
+        assert_eq!(nsnet_ok(&["path", "h1", "h2", "--lab", "sprov"]), want_path);
+        assert_eq!(nsnet_ok(&["path", "h2", "r1", "--lab", "sprov"]), want_back);
         // Commands about a node run on its host, wherever it is.
         let status = nsnet_ok(&["status", "sprov"]);
         assert!(
@@ -206,6 +211,13 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
             "exec", "h1", "--lab", "sprov", "--", "ping", "-c", "1", "-W", "1", "h2",
         ]);
         assert!(!o.status.success(), "h1 reaches h2 with {cross} down");
+        let o = nsnet(&["path", "h1", "h2", "--lab", "sprov"]);
+        assert!(
+            !o.status.success() && stdout(&o).contains("is down"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
         let back = nsnet_ok(&["link", "up", &cross, "--lab", "sprov"]);
         assert!(
             back.contains("host m1:") && back.contains("host m2:"),
@@ -290,6 +302,8 @@ endpoints = ["b2", "s1"]
         }
         // One subnet, one hop: no router between the hosts' halves.
         assert_eq!(hops("spsw", "a1", "b2").len(), 1);
+        let path = nsnet_ok(&["path", "a1", "b2", "--lab", "spsw"]);
+        assert!(path.starts_with("a1 eth0 → b2 ("), "{path}");
         // The switch is a bridge on each host; the copy on m2 learnt the MACs of both sides.
         let fdb = nsnet_ok(&[
             "exec", "s1", "--lab", "spsw", "--", "bridge", "fdb", "show", "br", "br0", "dynamic",
@@ -352,6 +366,39 @@ fn a_host_killed_during_up_leaves_nothing_on_any_host() {
         std::fs::write(&u.hosts_file, hosts).unwrap();
         let file = overlay(&u, "spkill", ROUTED);
         let _g = Spread("spkill".into());
+        // Another build where the hosts file names nsnet: refused, naming both, and nothing
+        // is left on either host (m1 had got its copy already).
+        let other = "#!/bin/sh\n[ \"$1\" = __host-info ] && echo '{\"build\":\"0.0.0-other\",\"mtu\":[1500,1500]}'\nexit 0\n";
+        let mut w = Command::new(bin());
+        w.args([
+            "exec",
+            "m2",
+            "--lab",
+            "spku",
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/nsnet-other && chmod 700 /tmp/nsnet-other",
+        ]);
+        assert!(run_with_timeout(w, Some(other), Duration::from_secs(30))
+            .status
+            .success());
+        let wrapped = std::fs::read_to_string(&u.hosts_file).unwrap();
+        std::fs::write(
+            &u.hosts_file,
+            wrapped.replace("/tmp/nsnet-wrap", "/tmp/nsnet-other"),
+        )
+        .unwrap();
+        let o = nsnet(&["up", &file, "--hosts", &u.hosts_file]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("/tmp/nsnet-other is build 0.0.0-other, and this nsnet is"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(u.snapshot("m1"), before, "host m1 is as it was");
+        assert!(!std::path::Path::new("/run/nsnet/spkill.spread").exists());
+        std::fs::write(&u.hosts_file, wrapped).unwrap();
         let mut up = Command::new(bin());
         up.args(["up", &file, "--hosts", &u.hosts_file]);
         let up = std::thread::spawn(move || run_with_timeout(up, None, Duration::from_secs(120)));

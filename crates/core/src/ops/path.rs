@@ -18,15 +18,30 @@ const MAX_HOPS: usize = 64;
 const MAX_BRANCHES: usize = 64;
 
 /// One branch of the way from SRC: its hops and how it ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Branch {
     /// (node, address it was reached at (None for SRC), interface it leaves by).
     pub hops: Vec<Hop>,
-    /// None: it arrived. Some: where and why it broke.
+    /// None: it arrived (or goes on on another host). Some: where and why it broke.
     pub broken: Option<String>,
+    /// In a host's part of a spread lab: it goes on at a node on another host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Handoff>,
+    /// The source address the walk took for its firewall checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<IpAddr>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a branch goes on, on another host: the node, the address and interface it is
+/// reached at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Handoff {
+    pub node: String,
+    pub at: IpAddr,
+    pub iif: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hop {
     pub node: String,
     pub reached_at: Option<IpAddr>,
@@ -51,6 +66,9 @@ impl std::fmt::Display for Branch {
                 let _ = write!(s, " {o}");
             }
         }
+        if let Some(h) = &self.handoff {
+            let _ = write!(s, " → {} ({}) on another host", h.node, h.at);
+        }
         if let Some(why) = &self.broken {
             let _ = write!(s, " ✗ {why}");
         }
@@ -62,6 +80,12 @@ impl std::fmt::Display for Branch {
 fn destination(plan: &Plan, dst: &str) -> Result<IpAddr, LinkError> {
     if let Ok(ip) = dst.parse::<IpAddr>() {
         return Ok(ip);
+    }
+    if plan.node(dst).is_none() {
+        // A node on another host of a spread lab: by the name every node resolves.
+        if let Some(a) = elsewhere(plan).into_iter().find(|(_, n, _)| n == dst) {
+            return Ok(a.0);
+        }
     }
     let node = plan.node(dst).ok_or_else(|| {
         LinkError::Usage(format!(
@@ -82,6 +106,24 @@ fn destination(plan: &Plan, dst: &str) -> Result<IpAddr, LinkError> {
         .ok_or_else(|| LinkError::Usage(format!("{dst} has no IP address")))
 }
 
+/// In a host's part of a spread lab, the other nodes' addresses, from the whole lab's
+/// /etc/hosts (`addr\tnode node-iface`), in its order: (address, node, interface).
+fn elsewhere(plan: &Plan) -> Vec<(IpAddr, String, String)> {
+    let Some(hosts) = plan.etc_hosts.as_deref() else {
+        return Vec::new();
+    };
+    hosts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let addr: IpAddr = f.next()?.parse().ok()?;
+            let node = f.next()?.to_string();
+            let iface = f.next()?.strip_prefix(&format!("{node}-"))?.to_string();
+            (plan.node(&node).is_none()).then_some((addr, node, iface))
+        })
+        .collect()
+}
+
 /// Who has which address: node and interface, by address.
 type Owners = HashMap<IpAddr, Vec<(String, String)>>;
 
@@ -97,6 +139,10 @@ struct Walk<'a> {
     links: HashMap<String, HashMap<String, (bool, bool)>>,
     down: Vec<usize>,
     out: Vec<Branch>,
+    /// The walk goes on from a hop of another host: its first hop is not the source.
+    continued: bool,
+    /// The branch's source address, given by the host the walk began on.
+    src: Option<IpAddr>,
 }
 
 impl Walk<'_> {
@@ -216,6 +262,9 @@ impl Walk<'_> {
 
     /// The source address of a branch: its first interface's, of the destination's family.
     fn src_ip(&self, hops: &[Hop]) -> Option<IpAddr> {
+        if self.continued {
+            return self.src;
+        }
         let n = self.plan.node(&hops.first()?.node)?;
         let i = n.interface(hops.first()?.out.as_deref()?)?;
         i.addrs
@@ -263,22 +312,32 @@ impl Walk<'_> {
             return Ok(());
         }
         let here = hops.last().expect("a hop").node.clone();
+        let src = self.src_ip(&hops);
         let broken = |hops: Vec<Hop>, why: String| Branch {
             hops,
             broken: Some(why),
+            handoff: None,
+            src,
         };
+        // Past the first hop, or a walk that goes on from another host.
+        let transit = hops.len() > 1 || self.continued;
         // The interface the packet came in by.
         let iif = hops.last().and_then(|h| h.iif.clone());
         let iif = iif.as_deref();
         if self.has(&here, self.dst)? {
             let src = self.src_ip(&hops);
-            let drop = (hops.len() > 1)
+            let drop = transit
                 .then(|| self.firewall_drop(&here, Chain::Input, src, iif, None))
                 .flatten();
-            self.out.push(Branch { hops, broken: drop });
+            self.out.push(Branch {
+                hops,
+                broken: drop,
+                handoff: None,
+                src,
+            });
             return Ok(());
         }
-        if hops.len() > 1 && !self.forwards(&here) {
+        if transit && !self.forwards(&here) {
             let why = format!("{here} does not forward packets (it is a host: ip_forward is off)");
             self.out.push(broken(hops, why));
             return Ok(());
@@ -328,7 +387,12 @@ impl Walk<'_> {
             let mut hops = hops.clone();
             hops.last_mut().expect("a hop").out = Some(dev.clone());
             if dev == "lo" {
-                self.out.push(Branch { hops, broken: None });
+                self.out.push(Branch {
+                    hops,
+                    broken: None,
+                    handoff: None,
+                    src,
+                });
                 continue;
             }
             let (up, carrier) = self.link_state(&here, &dev)?;
@@ -350,7 +414,22 @@ impl Walk<'_> {
                 continue;
             }
             let next = nh.via.unwrap_or(dst);
-            let Some((node, iface)) = self.owner(next, &here, &dev)? else {
+            let owner = self.owner(next, &here, &dev)?;
+            if owner.is_none() {
+                if let Some((at, node, iif)) = elsewhere(self.plan)
+                    .into_iter()
+                    .find(|(a, _, _)| *a == next)
+                {
+                    self.out.push(Branch {
+                        hops,
+                        broken: None,
+                        handoff: Some(Handoff { node, at, iif }),
+                        src,
+                    });
+                    continue;
+                }
+            }
+            let Some((node, iface)) = owner else {
                 let why = format!("leaves the lab: no node has {next}");
                 self.out.push(broken(hops, why));
                 continue;
@@ -361,8 +440,7 @@ impl Walk<'_> {
                     .push(broken(hops, format!("{node}:{iface} is down")));
                 continue;
             }
-            let src = self.src_ip(&hops);
-            let fw = if hops.len() == 1 {
+            let fw = if !transit {
                 self.firewall_drop(&here, Chain::Output, src, None, Some(&dev))
             } else {
                 self.firewall_drop(&here, Chain::Forward, src, iif, Some(&dev))
@@ -413,6 +491,25 @@ pub fn eui64_link_local(mac: [u8; 6]) -> std::net::Ipv6Addr {
 
 /// Every branch of the way from node `src` to `dst` (a node or an address).
 pub fn path(lab: Option<&str>, src: &str, dst: &str) -> Result<Vec<Branch>, LinkError> {
+    path_from(lab, src, dst, None)
+}
+
+/// Where a walk that began on another host of a spread lab goes on: the hop it reached
+/// (its address and interface) and the branch's source address.
+#[derive(Debug, Clone)]
+pub struct GoOn {
+    pub at: IpAddr,
+    pub iif: String,
+    pub src: Option<IpAddr>,
+}
+
+/// [`path`] from `src`, or, with `go_on`, from a hop a walk on another host handed over.
+pub fn path_from(
+    lab: Option<&str>,
+    src: &str,
+    dst: &str,
+    go_on: Option<GoOn>,
+) -> Result<Vec<Branch>, LinkError> {
     let lab = RunningLab::open(lab)?;
     let plan = &lab.planned();
     if plan.node(src).is_none() {
@@ -449,11 +546,13 @@ pub fn path(lab: Option<&str>, src: &str, dst: &str) -> Result<Vec<Branch>, Link
         links: HashMap::new(),
         down,
         out: Vec::new(),
+        continued: go_on.is_some(),
+        src: go_on.as_ref().and_then(|g| g.src),
     };
     w.step(vec![Hop {
         node: src.to_string(),
-        reached_at: None,
-        iif: None,
+        reached_at: go_on.as_ref().map(|g| g.at),
+        iif: go_on.map(|g| g.iif),
         out: None,
     }])?;
     Ok(w.out)
