@@ -35,6 +35,9 @@ pub struct Record {
     /// Every link: its ends and their hosts.
     #[serde(default)]
     pub links: Vec<(nsnet_lab::Endpoint, nsnet_lab::Endpoint, usize, usize)>,
+    /// The whole lab's plan, without its routes (for `nsnet test`).
+    #[serde(default)]
+    pub plan: Option<Plan>,
 }
 
 fn record_name(lab: &str) -> String {
@@ -64,8 +67,9 @@ impl Record {
 
     fn save(&self) -> anyhow::Result<()> {
         let store = nsnet_core::state::Store::create()?;
+        let bytes = nsnet_lab::plan::without_routes(|| serde_json::to_vec(self))?;
         store
-            .replace_file(&record_name(&self.lab), &serde_json::to_vec(self)?)
+            .replace_file(&record_name(&self.lab), &bytes)
             .context("saving the spread lab's record")
     }
 
@@ -73,6 +77,19 @@ impl Record {
         if let Ok(Some(store)) = nsnet_core::state::Store::open() {
             let _ = store.remove_file(&record_name(&self.lab));
         }
+    }
+
+    /// The whole lab's plan with its routes.
+    pub fn planned(&self) -> anyhow::Result<Plan> {
+        let mut plan = self
+            .plan
+            .clone()
+            .ok_or_else(|| anyhow!("the record of lab {} has no plan", self.lab))?;
+        let routes = nsnet_lab::plan::routes(&plan, &std::collections::HashSet::new());
+        for (n, r) in plan.nodes.iter_mut().zip(routes) {
+            n.routes = r;
+        }
+        Ok(plan)
     }
 
     /// The host of `node`.
@@ -489,8 +506,8 @@ pub fn print_placement(plan: &Plan, hosts: &Hosts) -> anyhow::Result<()> {
 }
 
 /// `nsnet up LAB --hosts FILE`: places, checks every host's nsnet, builds every part at once;
-/// a part that fails rolls the lab back on every host.
-pub fn up(plan: &Plan, hosts: &Hosts, force: bool) -> anyhow::Result<i32> {
+/// a part that fails rolls the lab back on every host. `table`: print the nodes.
+pub fn up(plan: &Plan, hosts: &Hosts, force: bool, table: bool) -> anyhow::Result<i32> {
     if nsnet_core::state::paths().rootless() {
         bail!("a lab spread over several hosts is built as root: its tunnels are made in each host's own network");
     }
@@ -522,8 +539,9 @@ pub fn up(plan: &Plan, hosts: &Hosts, force: bool) -> anyhow::Result<i32> {
         pending: Vec::new(),
         up: false,
         links: Vec::new(),
+        plan: None,
     };
-    match build(plan, hosts, &mut rec) {
+    match build(plan, hosts, &mut rec, table) {
         Ok(()) => Ok(0),
         Err(e) => {
             let undo = down(rec, &[]);
@@ -537,7 +555,7 @@ pub fn up(plan: &Plan, hosts: &Hosts, force: bool) -> anyhow::Result<i32> {
     }
 }
 
-fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record) -> anyhow::Result<()> {
+fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record, table: bool) -> anyhow::Result<()> {
     let place = spread::place(plan, hosts)?;
     let addrs = addresses(hosts)?;
     let me = build_id()?;
@@ -566,6 +584,7 @@ fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record) -> anyhow::Result<()> {
         .zip(spread::link_hosts(plan, &place))
         .map(|(l, (ha, hb))| (l.a.clone(), l.b.clone(), ha, hb))
         .collect();
+    rec.plan = Some(plan.clone());
     rec.save()?;
     let infos = each(&all, |h| ensure_build(hosts, h, &plan.lab, &me, &addrs));
     let mut got = Vec::new();
@@ -598,6 +617,9 @@ fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record) -> anyhow::Result<()> {
     }
     rec.up = true;
     rec.save()?;
+    if !table {
+        return Ok(());
+    }
     crate::out::on_failure(0);
     crate::out::outln!(
         "lab {} is up on {} host(s): {} node(s), {} tunnel(s)",
@@ -793,7 +815,7 @@ pub fn on_every_host(rec: &Record, path: &[&str]) -> anyhow::Result<i32> {
 
 /// `nsnet path SRC DST` of a spread lab: the walk begins on SRC's host, and each branch
 /// that reaches a node on another host goes on there, until it arrives or breaks.
-pub fn path(rec: &Record, src: &str, dst: &str) -> anyhow::Result<i32> {
+pub fn path(rec: &Record, src: &str, dst: &str, json: bool) -> anyhow::Result<i32> {
     use nsnet_core::ops::path::{Branch, Hop};
     /// Hosts a branch may cross before it is taken for a loop.
     const MAX_HANDOFFS: usize = 64;
@@ -867,10 +889,13 @@ pub fn path(rec: &Record, src: &str, dst: &str) -> anyhow::Result<i32> {
             }
         }
     }
-    let mut ok = true;
-    for b in &out {
-        crate::out::outln!("{b}");
-        ok &= b.broken.is_none();
+    let ok = out.iter().all(|b| b.broken.is_none());
+    if json {
+        crate::out::outln!("{}", serde_json::to_string(&out)?);
+    } else {
+        for b in &out {
+            crate::out::outln!("{b}");
+        }
     }
     Ok(if ok { 0 } else { 1 })
 }

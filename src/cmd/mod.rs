@@ -211,6 +211,12 @@ pub enum Command {
     /// A spread lab's host: build this host's part (a plan on stdin)
     #[command(hide = true, name = "__part-up")]
     PartUp(spread::PartUpCmd),
+    /// A node's routes as JSON (checks of a spread lab)
+    #[command(hide = true, name = "__routes")]
+    Routes(spread::RoutesCmd),
+    /// A node's firewall counters as JSON (checks of a spread lab)
+    #[command(hide = true, name = "__fw-counts")]
+    FwCounts(spread::FwCountsCmd),
 }
 
 impl Command {
@@ -229,6 +235,8 @@ impl Command {
             | Command::DoctorProbe(_)
             | Command::HostInfo(_) => return None,
             Command::Up(_) | Command::PartUp(_) => "up",
+            Command::Routes(_) => "path",
+            Command::FwCounts(_) => "fw",
             Command::Down(_) => "down",
             Command::Enter(_) => "enter",
             Command::Exec(_) => "exec",
@@ -294,6 +302,8 @@ impl Command {
             Command::Ssh(c) => (&c.lab, c.node.clone(), "ssh", c.cmd.is_empty()),
             Command::Logs(c) => (&c.lab, c.node.clone(), "logs", false),
             Command::Fw(c) => (&c.lab, c.node.clone(), "fw", false),
+            Command::Routes(c) => (&c.lab, c.node.clone(), "__routes", false),
+            Command::FwCounts(c) => (&c.lab, c.node.clone(), "__fw-counts", false),
             Command::Capture(c) => (
                 &c.lab,
                 c.target.split(':').next().unwrap_or_default().to_string(),
@@ -302,7 +312,7 @@ impl Command {
             ),
             Command::Path(c) => {
                 return match crate::spread::resolve_for_node(c.lab.as_deref(), &c.src)? {
-                    Some(rec) => crate::spread::path(&rec, &c.src, &c.dst).map(Some),
+                    Some(rec) => crate::spread::path(&rec, &c.src, &c.dst, c.json).map(Some),
                     None => Ok(None),
                 };
             }
@@ -381,6 +391,8 @@ impl Cli {
             Command::DoctorProbe(c) => c.run(),
             Command::HostInfo(c) => c.run(),
             Command::PartUp(c) => c.run(),
+            Command::Routes(c) => c.run(),
+            Command::FwCounts(c) => c.run(),
             Command::Graph(c) => c.run(),
             Command::Gen(c) => c.run(),
             Command::Convert(c) => c.run(),

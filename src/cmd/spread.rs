@@ -47,3 +47,49 @@ impl PartUpCmd {
         Ok(0)
     }
 }
+
+/// `__routes NODE`: a node's routes of one family, as JSON (a spread lab's `nsnet test`
+/// reads them through this, on the node's host).
+#[derive(Args, Debug)]
+pub struct RoutesCmd {
+    pub node: String,
+    #[arg(long)]
+    pub lab: Option<String>,
+    /// IPv6 routes (IPv4 by default)
+    #[arg(long)]
+    pub v6: bool,
+}
+
+impl RoutesCmd {
+    pub fn run(self) -> super::CmdResult {
+        let lab = nsnet_core::RunningLab::open(self.lab.as_deref())?;
+        let mut sock = lab.node(&self.node)?.rt_socket()?;
+        let rows: Vec<nsnet_core::ops::test::RouteRow> = sock
+            .routes(self.v6)?
+            .iter()
+            .map(nsnet_core::ops::test::RouteRow::of)
+            .collect();
+        crate::out::outln!("{}", serde_json::to_string(&rows)?);
+        Ok(0)
+    }
+}
+
+/// `__fw-counts NODE`: the packets each firewall rule of a node matched, as JSON.
+#[derive(Args, Debug)]
+pub struct FwCountsCmd {
+    pub node: String,
+    #[arg(long)]
+    pub lab: Option<String>,
+}
+
+impl FwCountsCmd {
+    pub fn run(self) -> super::CmdResult {
+        let counts: Vec<Option<u64>> =
+            match nsnet_core::ops::fw::counters(self.lab.as_deref(), &self.node)? {
+                Some((_, rules)) => rules.iter().map(|r| r.counts.map(|(p, _)| p)).collect(),
+                None => Vec::new(),
+            };
+        crate::out::outln!("{}", serde_json::to_string(&counts)?);
+        Ok(0)
+    }
+}

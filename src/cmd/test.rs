@@ -41,6 +41,9 @@ pub struct TestCmd {
     /// At most this many checks at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
+    /// Bring the lab up spread over the machines of this hosts file (as `up --hosts`)
+    #[arg(long, value_name = "FILE", conflicts_with = "lab")]
+    pub hosts: Option<PathBuf>,
 }
 
 impl TestCmd {
@@ -55,15 +58,43 @@ impl TestCmd {
                 return Ok(NO_LAB);
             }
         };
-        let lab = match RunningLab::open_name(&name) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("nsnet: {e}");
-                return Ok(self.finish(&name, ours, NO_LAB));
+        // A lab spread over several hosts is tested through nsnet's own commands, which go
+        // to each node's host; one of this machine directly.
+        let spread = match crate::spread::Record::load(name.as_str()) {
+            Ok(Some(rec)) => match rec.planned() {
+                Ok(plan) => Some(plan),
+                Err(e) => {
+                    eprintln!("nsnet: {e}");
+                    return Ok(self.finish(&name, ours, NO_LAB));
+                }
+            },
+            _ => None,
+        };
+        let here;
+        let (target, topology) = match spread {
+            Some(plan) => {
+                let topology = plan.topology();
+                (
+                    test::Target::Spread {
+                        name: name.to_string(),
+                        plan: Box::new(plan),
+                    },
+                    topology,
+                )
+            }
+            None => {
+                here = match RunningLab::open_name(&name) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("nsnet: {e}");
+                        return Ok(self.finish(&name, ours, NO_LAB));
+                    }
+                };
+                (test::Target::Here(&here), here.plan().topology())
             }
         };
         for f in &self.checks {
-            let more = Checks::load(f, &lab.plan().topology()).and_then(|m| {
+            let more = Checks::load(f, &topology).and_then(|m| {
                 checks
                     .clone()
                     .merge(m)
@@ -96,7 +127,7 @@ impl TestCmd {
                 print_event(&e);
             }
         };
-        let suites = test::run(&lab, &checks, &opts, &on);
+        let suites = test::run(target, &checks, &opts, &on);
         let count = |st: Status| {
             suites
                 .iter()
@@ -111,14 +142,14 @@ impl TestCmd {
         );
         let secs = t.elapsed().as_secs_f64();
         if let Some(path) = &self.junit {
-            let xml = crate::junit::report(lab.name.as_str(), &suites, started);
+            let xml = crate::junit::report(name.as_str(), &suites, started);
             if let Err(e) = std::fs::write(path, xml) {
                 eprintln!("nsnet: writing {}: {e}", path.display());
             }
         }
         if json {
             let v = serde_json::json!({
-                "lab": lab.name.as_str(),
+                "lab": name.as_str(),
                 "passed": passed,
                 "failed": failed,
                 "skipped": skipped,
@@ -135,14 +166,16 @@ impl TestCmd {
             outln!("{passed} passed, {failed} failed{skip} ({secs:.2}s)");
         }
         let code = if failed > 0 { FAILED } else { PASSED };
-        let name = lab.name.clone();
-        drop(lab);
         Ok(self.finish(&name, ours, code))
     }
 
     /// The lab to test, its checks, and whether this command brought it up.
     fn prepare(&self) -> anyhow::Result<(LabName, Checks, bool)> {
         if let Some(l) = &self.lab {
+            if let Some(rec) = crate::spread::resolve(Some(l))? {
+                let plan = rec.planned()?;
+                return Ok((LabName::new(&rec.lab)?, plan.checks, false));
+            }
             let lab = RunningLab::open(Some(l))?;
             return Ok((lab.name.clone(), lab.plan().checks.clone(), false));
         }
@@ -153,6 +186,23 @@ impl TestCmd {
         let lab = nsnet_lab::Lab::load_named(file, self.name.as_deref())?;
         let plan = nsnet_lab::plan(&lab)?;
         let name = LabName::new(&plan.lab)?;
+        if let Some(hosts) = &self.hosts {
+            if crate::spread::Record::load(name.as_str())?.is_some() {
+                eprintln!("nsnet: lab {name} is up: testing it as it is (and leaving it up)");
+                return Ok((name, plan.checks.clone(), false));
+            }
+            let hosts = nsnet_lab::spread::Hosts::load(hosts)?;
+            nsnet_core::build::interrupt::block();
+            let t = Instant::now();
+            crate::spread::up(&plan, &hosts, false, false)?;
+            eprintln!(
+                "nsnet: lab {name} is up on {} host(s) ({} nodes, {:.2}s)",
+                hosts.hosts.len(),
+                plan.nodes.len(),
+                t.elapsed().as_secs_f64()
+            );
+            return Ok((name, plan.checks, true));
+        }
         if RunningLab::open_name(&name).is_ok() {
             eprintln!("nsnet: lab {name} is up: testing it as it is (and leaving it up)");
             return Ok((name, plan.checks.clone(), false));
@@ -180,6 +230,15 @@ impl TestCmd {
     fn finish(&self, name: &LabName, ours: bool, code: i32) -> i32 {
         if !ours || self.keep {
             return code;
+        }
+        if let Ok(Some(rec)) = crate::spread::Record::load(name.as_str()) {
+            return match crate::spread::down(rec, &[]) {
+                Ok(_) => code,
+                Err(e) => {
+                    eprintln!("nsnet: {e:#}");
+                    code.max(FAILED)
+                }
+            };
         }
         match nsnet_core::down(name) {
             Ok(_) => code,

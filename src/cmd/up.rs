@@ -38,7 +38,7 @@ impl UpCmd {
             let hosts = nsnet_lab::spread::Hosts::load(hosts)?;
             // ^C, SIGTERM or SIGHUP: every host's part is rolled back.
             nsnet_core::build::interrupt::block();
-            let code = crate::spread::up(&plan, &hosts, self.force)?;
+            let code = crate::spread::up(&plan, &hosts, self.force, true)?;
             if self.timings {
                 t.lap("up on every host");
                 crate::progress::eprint(&t);

@@ -128,6 +128,42 @@ endpoints = ["r4", "h2"]
 [[links]]
 endpoints = ["r1", "r3"]
 cost = 5
+
+[[checks]]
+name = "h1 pings h2 across the hosts"
+node = "h1"
+ping = "h2"
+[[checks]]
+name = "h1 → r1 → r2 → r3 → r4 → h2, by the kernels and by traceroute"
+node = "h1"
+path = "h2"
+via = ["r1", "r2", "r3", "r4"]
+traceroute = true
+[[checks]]
+name = "r4 has a static route to h1's subnet"
+node = "r4"
+route = "10.0.0.0/30"
+via = "10.0.0.13"
+proto = "static"
+
+[[scenarios]]
+name = "cut r2-r3: h1 loses h2, then has it back"
+[[scenarios.checks]]
+name = "h1 cannot reach h2"
+node = "h1"
+ping = "h2"
+expect = "unreachable"
+[[scenarios.steps]]
+link_down = ["r2", "r3"]
+[[scenarios.steps]]
+impair = ["r3", "r4"]
+rate = "10mbit"
+[[scenarios.steps]]
+check = "h1 cannot reach h2"
+[[scenarios.steps]]
+link_up = ["r2", "r3"]
+[[scenarios.steps]]
+check = "h1 pings h2 across the hosts"
 "#;
 
 #[test]
@@ -245,6 +281,17 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
         for n in ["h1", "h2", "r1", "r2", "r3", "r4"] {
             assert!(all.contains(&format!("{n}: {n}")), "{all}");
         }
+        // The lab's checks and a scenario, run from here against every host.
+        let o = nsnet(&["test", "--lab", "sprov"]);
+        assert!(
+            o.status.success() && stdout(&o).contains("5 passed, 0 failed"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        // The scenario put back what it changed.
+        let show = nsnet_ok(&["link", "show", "--lab", "sprov"]);
+        assert!(!show.contains("10mbit") && !show.contains("down"), "{show}");
         // A second up of the name is refused, and changes nothing.
         let o = nsnet(&["up", &file, "--hosts", &u.hosts_file]);
         assert!(
@@ -285,6 +332,10 @@ endpoints = ["a2", "s1"]
 endpoints = ["b1", "s1"]
 [[links]]
 endpoints = ["b2", "s1"]
+[[checks]]
+name = "a1 pings b2 over the trunk"
+node = "a1"
+ping = "b2"
 "#,
         );
         let _g = Spread("spsw".into());
@@ -331,6 +382,15 @@ endpoints = ["b2", "s1"]
         ]);
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
         nsnet_ok(&["down", "spsw"]);
+        // `nsnet test FILE --hosts`: up over the hosts, the checks, down again.
+        let o = nsnet(&["test", &file, "--hosts", &u.hosts_file]);
+        assert!(
+            o.status.success() && stdout(&o).contains("1 passed, 0 failed"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(!std::path::Path::new("/run/nsnet/spsw.spread").exists());
         for (m, b) in ["m1", "m2"].iter().zip(&before) {
             assert_eq!(&u.snapshot(m), b, "host {m} is as it was");
         }

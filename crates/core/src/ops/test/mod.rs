@@ -10,11 +10,12 @@
 mod exec;
 mod probe;
 
-pub use probe::json_subset;
+pub use probe::{json_subset, RouteRow};
 
 use crate::ops::link::{self, ImpairChange, LinkSel};
 use crate::running::RunningLab;
 use nsnet_lab::checks::{Action, Check, Checks, LinkRef, Probe, Scenario};
+use nsnet_lab::{Impair, Plan};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,18 +86,35 @@ pub struct Options {
     pub filter: Vec<String>,
 }
 
-/// Runs `checks` against `lab`; `on` hears each suite, result and step as it happens.
+/// The lab a test runs against: one of this machine, or one spread over several hosts,
+/// reached through nsnet's own commands (which go to each node's host).
+pub enum Target<'a> {
+    /// A lab up on this machine.
+    Here(&'a RunningLab),
+    /// A spread lab: its name and its whole plan (with routes).
+    Spread { name: String, plan: Box<Plan> },
+}
+
+/// Runs `checks` against `target`; `on` hears each suite, result and step as it happens.
 pub fn run(
-    lab: &RunningLab,
+    target: Target<'_>,
     checks: &Checks,
     opts: &Options,
     on: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<Suite> {
-    let ctx = probe::Ctx {
-        lab,
-        name: lab.name.to_string(),
-        plan: lab.planned(),
-        exe: opts.exe.clone(),
+    let ctx = match target {
+        Target::Here(lab) => probe::Ctx {
+            lab: Some(lab),
+            name: lab.name.to_string(),
+            plan: lab.planned(),
+            exe: opts.exe.clone(),
+        },
+        Target::Spread { name, plan } => probe::Ctx {
+            lab: None,
+            name,
+            plan: *plan,
+            exe: opts.exe.clone(),
+        },
     };
     let r = Runner {
         ctx,
@@ -300,28 +318,68 @@ impl Runner<'_> {
         Some(&self.ctx.name)
     }
 
+    /// A link down or up: directly here, through `nsnet link` for a spread lab.
+    fn set_link(&self, l: &LinkRef, up: bool, reroute: bool) -> Result<(), String> {
+        if self.ctx.lab.is_some() {
+            return link::set_link(self.lab(), &sel(l), up, reroute)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        }
+        let mut args = vec!["link".to_string(), if up { "up" } else { "down" }.into()];
+        args.extend(link_words(l));
+        if reroute {
+            args.push("--reroute".into());
+        }
+        self.ctx.cli(&args).map(|_| ())
+    }
+
+    /// A link's impairments replaced by `imp`: directly here, through `nsnet link set` for
+    /// a spread lab.
+    fn set_impair(&self, l: &LinkRef, imp: Impair) -> Result<(), String> {
+        if self.ctx.lab.is_some() {
+            let change = ImpairChange {
+                given: imp,
+                clear: true,
+            };
+            return link::set_impair(self.lab(), &sel(l), &change)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        }
+        let mut args = vec!["link".to_string(), "set".into()];
+        args.extend(link_words(l));
+        args.push("--clear".into());
+        if let Some(r) = imp.rate {
+            args.extend(["--rate".into(), format!("{r}bit")]);
+        }
+        if let Some(d) = imp.delay {
+            args.extend(["--delay".into(), format!("{d}us")]);
+        }
+        if let Some(j) = imp.jitter {
+            args.extend(["--jitter".into(), format!("{j}us")]);
+        }
+        if let Some(p) = imp.loss {
+            args.extend(["--loss".into(), format!("{}%", f64::from(p) / 10_000.0)]);
+        }
+        self.ctx.cli(&args).map(|_| ())
+    }
+
     fn link_index(&self, l: &LinkRef) -> Result<usize, String> {
         link::find_link(&self.ctx.plan, &sel(l)).map_err(|e| e.to_string())
     }
 
     /// Does a step's action, noting in `undo` what to put back.
     fn act(&self, a: &Action, undo: &mut Undo) -> Result<(), String> {
-        let err = |e: link::LinkError| e.to_string();
         match a {
             Action::LinkDown { link: l, reroute } => {
-                link::set_link(self.lab(), &sel(l), false, *reroute).map_err(err)?;
+                self.set_link(l, false, *reroute)?;
                 undo.down.insert(self.link_index(l)?, (l.clone(), *reroute));
             }
             Action::LinkUp { link: l, reroute } => {
-                link::set_link(self.lab(), &sel(l), true, *reroute).map_err(err)?;
+                self.set_link(l, true, *reroute)?;
                 undo.down.remove(&self.link_index(l)?);
             }
             Action::Impair { link: l, impair } => {
-                let change = ImpairChange {
-                    given: *impair,
-                    clear: true,
-                };
-                link::set_impair(self.lab(), &sel(l), &change).map_err(err)?;
+                self.set_impair(l, *impair)?;
                 undo.impaired.insert(self.link_index(l)?, l.clone());
             }
             Action::Restore { link: l } => {
@@ -354,20 +412,14 @@ impl Runner<'_> {
     /// The link's impairments as the lab file gives them.
     fn restore(&self, l: &LinkRef) -> Result<(), String> {
         let li = self.link_index(l)?;
-        let change = ImpairChange {
-            given: self.ctx.plan.links[li].impair,
-            clear: true,
-        };
-        link::set_impair(self.lab(), &sel(l), &change)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        self.set_impair(l, self.ctx.plan.links[li].impair)
     }
 
     /// Links the scenario left down come back up, impairments it left are restored.
     fn undo(&self, undo: Undo) -> Vec<String> {
         let mut errors = Vec::new();
         for (l, reroute) in undo.down.into_values() {
-            if let Err(e) = link::set_link(self.lab(), &sel(&l), true, reroute) {
+            if let Err(e) = self.set_link(&l, true, reroute) {
                 errors.push(format!("link_up {l}: {e}"));
             }
         }
@@ -385,6 +437,14 @@ impl Runner<'_> {
 struct Undo {
     down: BTreeMap<usize, (LinkRef, bool)>,
     impaired: BTreeMap<usize, LinkRef>,
+}
+
+/// A link as `nsnet link` takes it on its command line.
+fn link_words(l: &LinkRef) -> Vec<String> {
+    match l {
+        LinkRef::End { node, iface } => vec![format!("{node}:{iface}")],
+        LinkRef::Between { a, b } => vec![a.clone(), b.clone()],
+    }
 }
 
 fn sel(l: &LinkRef) -> LinkSel {

@@ -36,13 +36,95 @@ pub struct Seen {
 /// What the probes of one run share: the lab, its plan with routes, the nsnet to run
 /// `nsnet exec` with.
 pub struct Ctx<'a> {
-    pub lab: &'a RunningLab,
+    /// The lab when it is up on this machine; None for a spread lab, whose kernels are
+    /// reached through nsnet's own commands.
+    pub lab: Option<&'a RunningLab>,
     pub name: String,
     pub plan: Plan,
     pub exe: PathBuf,
 }
 
+/// A route as `nsnet __routes` prints it for a check of a spread lab.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RouteRow {
+    pub dst: IpAddr,
+    pub prefix: u8,
+    pub protocol: u8,
+    /// (gateway, interface) of each next hop.
+    pub nexthops: Vec<(Option<IpAddr>, Option<String>)>,
+}
+
+impl RouteRow {
+    pub fn of(r: &nsnet_netcfg::RouteInfo) -> RouteRow {
+        RouteRow {
+            dst: r.dst,
+            prefix: r.prefix,
+            protocol: r.protocol,
+            nexthops: r.nexthops.iter().map(|h| (h.via, h.dev.clone())).collect(),
+        }
+    }
+
+    fn info(self) -> nsnet_netcfg::RouteInfo {
+        nsnet_netcfg::RouteInfo {
+            dst: self.dst,
+            prefix: self.prefix,
+            protocol: self.protocol,
+            table: 254,
+            nexthops: self
+                .nexthops
+                .into_iter()
+                .map(|(via, dev)| nsnet_netcfg::NextHopInfo {
+                    via,
+                    ifindex: 0,
+                    dev,
+                    weight: 1,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Ctx<'_> {
+    /// `nsnet ARGS --lab NAME`, its stdout (for a spread lab: nsnet takes it to the node's
+    /// host).
+    pub fn cli(&self, args: &[String]) -> Result<String, String> {
+        self.cli_with(args, 0)
+    }
+
+    /// [`Ctx::cli`], its stdout taken too when it exits with `also` (`path`: 1 when a
+    /// branch breaks).
+    fn cli_with(&self, args: &[String], also: i32) -> Result<String, String> {
+        let o = std::process::Command::new(&self.exe)
+            .args(args)
+            .args(["--lab", &self.name])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("running {}: {e}", self.exe.display()))?;
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        if o.status.success() || (o.status.code() == Some(also) && !out.trim().is_empty()) {
+            return Ok(out);
+        }
+        let e = String::from_utf8_lossy(&o.stderr);
+        Err(e.trim().trim_start_matches("nsnet: ").to_string())
+    }
+
+    /// A node's routes of one family, from its kernel.
+    fn routes(&self, node: &str, v6: bool) -> Result<Vec<nsnet_netcfg::RouteInfo>, String> {
+        let Some(lab) = self.lab else {
+            let mut args = vec!["__routes".to_string(), node.to_string()];
+            if v6 {
+                args.push("--v6".into());
+            }
+            let rows: Vec<RouteRow> =
+                serde_json::from_str(&self.cli(&args)?).map_err(|e| e.to_string())?;
+            return Ok(rows.into_iter().map(RouteRow::info).collect());
+        };
+        lab.node(node)
+            .map_err(|e| e.to_string())
+            .and_then(|n| n.rt_socket().map_err(|e| e.to_string()))
+            .and_then(|mut s| s.routes(v6).map_err(|e| e.to_string()))
+    }
+
     fn run(&self, node: &str, argv: &[&str], probe: bool, limit: Duration) -> Result<Ran, String> {
         run_in(&self.exe, &self.name, node, argv, probe, limit)
     }
@@ -89,6 +171,16 @@ impl Ctx<'_> {
 
     /// A firewall rule's packet counter.
     pub fn counter(&self, r: &RuleRef) -> Result<u64, String> {
+        if self.lab.is_none() {
+            let counts: Vec<Option<u64>> =
+                serde_json::from_str(&self.cli(&["__fw-counts".into(), r.node.clone()])?)
+                    .map_err(|e| e.to_string())?;
+            return counts
+                .get(r.rule - 1)
+                .copied()
+                .flatten()
+                .ok_or_else(|| format!("rule {r} is not in {}'s kernel", r.node));
+        }
         let (_, rules) = crate::ops::fw::counters(Some(&self.name), &r.node)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{} has no firewall", r.node))?;
@@ -287,7 +379,20 @@ impl Ctx<'_> {
             (_, Ok(d)) => d,
             (_, Err(e)) => return failed(expected, e),
         };
-        let branches = match crate::ops::path::path(Some(&self.name), node, &dst) {
+        let walked = if self.lab.is_some() {
+            crate::ops::path::path(Some(&self.name), node, &dst).map_err(|e| e.to_string())
+        } else {
+            // A spread lab: `nsnet path` walks it across its hosts.
+            let args = [
+                "path".into(),
+                node.to_string(),
+                dst.clone(),
+                "--json".into(),
+            ];
+            self.cli_with(&args, 1)
+                .and_then(|out| serde_json::from_str(&out).map_err(|e| e.to_string()))
+        };
+        let branches = match walked {
             Ok(b) => b,
             Err(e) => return failed(expected, e.to_string()),
         };
@@ -365,12 +470,7 @@ impl Ctx<'_> {
             expected.push_str(&format!(" proto {p}"));
         }
         expected.push_str(&format!(" {}", r.expect));
-        let routes = self
-            .lab
-            .node(node)
-            .map_err(|e| e.to_string())
-            .and_then(|n| n.rt_socket().map_err(|e| e.to_string()))
-            .and_then(|mut s| s.routes(!r.to.is_v4()).map_err(|e| e.to_string()));
+        let routes = self.routes(node, !r.to.is_v4());
         let routes = match routes {
             Ok(rs) => rs,
             Err(e) => return failed(expected, e),
