@@ -17,7 +17,7 @@ struct Underlay {
 }
 
 impl Underlay {
-    fn new(name: &str, n: usize, extra: &str) -> Underlay {
+    fn new(name: &str, n: usize) -> Underlay {
         let mut body = String::from("[nodes]\nsw = { kind = \"switch\" }\n");
         for i in 1..=n {
             body.push_str(&format!("m{i} = {{}}\n"));
@@ -30,7 +30,7 @@ impl Underlay {
         let cfg = nsnet_ok(&["ssh-config", name]);
         let cfg_path = lab.dir.join("ssh_config");
         std::fs::write(&cfg_path, cfg).unwrap();
-        let mut hosts = format!("ssh_config = \"{}\"\n{extra}", cfg_path.display());
+        let mut hosts = format!("ssh_config = \"{}\"\n", cfg_path.display());
         for i in 1..=n {
             let m = format!("m{i}");
             let addr = lab.exec_ok(
@@ -66,6 +66,37 @@ impl Underlay {
                  ps -e -o comm= | grep -v -x -e ps -e sh -e grep -e sort | sort",
             ],
         )
+    }
+}
+
+impl Underlay {
+    /// Fails unless spread lab `lab` left no record here and every host is as `before`.
+    #[track_caller]
+    fn assert_as_before(&self, lab: &str, before: &[String]) {
+        let record = format!("/run/nsnet/{lab}.spread");
+        assert!(!std::path::Path::new(&record).exists(), "{record} is left");
+        for (i, b) in before.iter().enumerate() {
+            let m = format!("m{}", i + 1);
+            assert_eq!(&self.snapshot(&m), b, "host {m} is as it was");
+        }
+    }
+
+    /// Writes `text` to `path` on `host` as an executable of root's.
+    fn write_script(&self, host: &str, path: &str, text: &str) {
+        let mut w = Command::new(bin());
+        let script = format!("cat > {path} && chmod 700 {path}");
+        w.args([
+            "exec",
+            host,
+            "--lab",
+            &self.lab.name,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        let o = run_with_timeout(w, Some(text), Duration::from_secs(30));
+        assert!(o.status.success(), "{}", stderr(&o));
     }
 }
 
@@ -169,7 +200,7 @@ check = "h1 pings h2 across the hosts"
 #[test]
 fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
     as_root(|| {
-        let u = Underlay::new("spru", 2, "");
+        let u = Underlay::new("spru", 2);
         let before: Vec<String> = ["m1", "m2"].iter().map(|m| u.snapshot(m)).collect();
         // The same lab on this machine alone: the hops to compare with.
         let file = overlay(&u, "sprone", ROUTED);
@@ -302,17 +333,14 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
 
         let down = nsnet_ok(&["down", "sprov"]);
         assert!(down.contains("lab sprov is down on every host"), "{down}");
-        assert!(!std::path::Path::new("/run/nsnet/sprov.spread").exists());
-        for (m, b) in ["m1", "m2"].iter().zip(&before) {
-            assert_eq!(&u.snapshot(m), b, "host {m} is as it was");
-        }
+        u.assert_as_before("sprov", &before);
     });
 }
 
 #[test]
 fn a_switch_stretched_over_two_hosts_carries_one_subnet() {
     as_root(|| {
-        let u = Underlay::new("spsu", 2, "");
+        let u = Underlay::new("spsu", 2);
         let before: Vec<String> = ["m1", "m2"].iter().map(|m| u.snapshot(m)).collect();
         let file = overlay(
             &u,
@@ -390,10 +418,7 @@ ping = "b2"
             stdout(&o),
             stderr(&o)
         );
-        assert!(!std::path::Path::new("/run/nsnet/spsw.spread").exists());
-        for (m, b) in ["m1", "m2"].iter().zip(&before) {
-            assert_eq!(&u.snapshot(m), b, "host {m} is as it was");
-        }
+        u.assert_as_before("spsw", &before);
     });
 }
 
@@ -402,25 +427,13 @@ fn a_host_killed_during_up_leaves_nothing_on_any_host() {
     as_root(|| {
         // m2's nsnet is this build behind a script that, once m2's part is built, waits:
         // `up` is still going when the test kills m2.
-        let u = Underlay::new("spku", 2, "");
+        let u = Underlay::new("spku", 2);
         let before = u.snapshot("m1");
         let wrapper = format!(
             "#!/bin/sh\nif [ \"$1\" = __part-up ]; then \"{bin}\" \"$@\"; touch /tmp/built; exec sleep 600; fi\nexec \"{bin}\" \"$@\"\n",
             bin = bin()
         );
-        let mut w = Command::new(bin());
-        w.args([
-            "exec",
-            "m2",
-            "--lab",
-            "spku",
-            "--",
-            "sh",
-            "-c",
-            "cat > /tmp/nsnet-wrap && chmod 700 /tmp/nsnet-wrap",
-        ]);
-        let o = run_with_timeout(w, Some(&wrapper), Duration::from_secs(30));
-        assert!(o.status.success(), "{}", stderr(&o));
+        u.write_script("m2", "/tmp/nsnet-wrap", &wrapper);
         let hosts = std::fs::read_to_string(&u.hosts_file).unwrap();
         let hosts = hosts.replace("[hosts.m2]\n", "[hosts.m2]\nnsnet = \"/tmp/nsnet-wrap\"\n");
         std::fs::write(&u.hosts_file, hosts).unwrap();
@@ -429,20 +442,7 @@ fn a_host_killed_during_up_leaves_nothing_on_any_host() {
         // Another build where the hosts file names nsnet: refused, naming both, and nothing
         // is left on either host (m1 had got its copy already).
         let other = "#!/bin/sh\n[ \"$1\" = __host-info ] && echo '{\"build\":\"0.0.0-other\",\"mtu\":[1500,1500]}'\nexit 0\n";
-        let mut w = Command::new(bin());
-        w.args([
-            "exec",
-            "m2",
-            "--lab",
-            "spku",
-            "--",
-            "sh",
-            "-c",
-            "cat > /tmp/nsnet-other && chmod 700 /tmp/nsnet-other",
-        ]);
-        assert!(run_with_timeout(w, Some(other), Duration::from_secs(30))
-            .status
-            .success());
+        u.write_script("m2", "/tmp/nsnet-other", other);
         let wrapped = std::fs::read_to_string(&u.hosts_file).unwrap();
         std::fs::write(
             &u.hosts_file,
@@ -456,8 +456,7 @@ fn a_host_killed_during_up_leaves_nothing_on_any_host() {
             "{}",
             stderr(&o)
         );
-        assert_eq!(u.snapshot("m1"), before, "host m1 is as it was");
-        assert!(!std::path::Path::new("/run/nsnet/spkill.spread").exists());
+        u.assert_as_before("spkill", std::slice::from_ref(&before));
         std::fs::write(&u.hosts_file, wrapped).unwrap();
         let mut up = Command::new(bin());
         up.args(["up", &file, "--hosts", &u.hosts_file]);

@@ -63,11 +63,7 @@ pub fn host_block(pool: &Cidr, lab: &str, count: usize) -> Option<Cidr> {
         return None;
     }
     let blocks = 1u128 << (prefix - pool.prefix);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in lab.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::values::fnv1a(lab.bytes());
     pool.network().subnet(prefix, u128::from(h) % blocks)
 }
 

@@ -365,9 +365,7 @@ pub struct Part {
 /// 65,536, picked by the lab's name (two labs on the same hosts rarely meet; the kernel
 /// refuses a VNI that is taken, and `vni` in the hosts file picks another).
 pub fn default_vni(lab: &str) -> u32 {
-    let h = lab.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let h = crate::values::fnv1a(lab.bytes());
     0x10_0000 + (h % 240) as u32 * 0x1_0000
 }
 
@@ -588,9 +586,6 @@ pub fn split(
 /// A trunk end's MAC: locally administered, from (lab, switch, this host, other host).
 fn trunk_mac(lab: &str, sw: &str, h: usize, other: usize) -> crate::plan::Mac {
     let key = format!("{lab}/{sw}/trunk/{h}/{other}");
-    let x = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |x, b| {
-        (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let b = x.to_be_bytes();
-    crate::plan::Mac([0x0a, b[1], b[2], b[3], b[4], b[5]])
+    let b = crate::values::fnv1a(key.bytes()).to_be_bytes();
+    crate::plan::Mac([(b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5]])
 }

@@ -195,3 +195,11 @@ impl Limits {
         }
     }
 }
+
+/// FNV-1a of `bytes`: the one hash behind everything nsnet derives from names (MACs, a
+/// lab's block of a pool, its VNIs), the same in every run and on every machine.
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

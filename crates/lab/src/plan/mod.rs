@@ -881,18 +881,14 @@ fn on_link(ifs: &[Interface], gw: &IpAddr) -> Option<String> {
 fn unique_mac(seen: &mut HashSet<[u8; 6]>, lab: &str, node: &str, iface: &str) -> Mac {
     let mut salt = 0u32;
     loop {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
-        for b in lab
-            .bytes()
-            .chain([0])
-            .chain(node.bytes())
-            .chain([0])
-            .chain(iface.bytes())
-            .chain(salt.to_le_bytes())
-        {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        let h = crate::values::fnv1a(
+            lab.bytes()
+                .chain([0])
+                .chain(node.bytes())
+                .chain([0])
+                .chain(iface.bytes())
+                .chain(salt.to_le_bytes()),
+        );
         let b = h.to_be_bytes();
         let mac = [(b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5]];
         if seen.insert(mac) {
