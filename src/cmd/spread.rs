@@ -36,6 +36,7 @@ impl PartUpCmd {
         }
         let plan: nsnet_lab::Plan = serde_json::from_slice(&text)
             .map_err(|e| anyhow::anyhow!("the part on stdin is not a plan: {e}"))?;
+        nsnet_lab::spread::check_part(&plan)?;
         nsnet_core::build::interrupt::block();
         let mut t = nsnet_core::Timings::default();
         let built = nsnet_core::build::up::up_with(&plan, false, &mut t)?;

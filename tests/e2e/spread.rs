@@ -266,6 +266,25 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
         assert_eq!(host_of_h2.trim(), "h2");
         let o = nsnet(&["logs", "h2", "--lab", "sprov"]);
         assert!(o.status.success(), "{}", stderr(&o));
+        // ssh into a node of the other host with its host's key, and a capture there.
+        let o = nsnet(&["ssh", "h2", "--lab", "sprov", "--", "hostname"]);
+        assert_eq!(stdout(&o).trim(), "h2", "{}", stderr(&o));
+        let mut cap = Command::new(bin())
+            .args(["capture", "h2:eth0", "--lab", "sprov", "-c", "2"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = std::io::BufReader::new(cap.stderr.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+        assert!(line.starts_with("capturing on h2:eth0"), "{line}");
+        nsnet_ok(&[
+            "exec", "h1", "--lab", "sprov", "--", "ping", "-c", "3", "-i", "0.2", "h2",
+        ]);
+        let o = cap.wait_with_output().unwrap();
+        let lines = String::from_utf8_lossy(&o.stdout);
+        assert!(lines.contains("ICMP echo"), "{lines}");
         // A link that crosses hosts goes down and up at both ends, and takes a rate limit at
         // both (the tunnel's ends are on two hosts).
         let cross = placed

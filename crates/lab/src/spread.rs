@@ -589,3 +589,54 @@ fn trunk_mac(lab: &str, sw: &str, h: usize, other: usize) -> crate::plan::Mac {
     let b = crate::values::fnv1a(key.bytes()).to_be_bytes();
     crate::plan::Mac([(b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5]])
 }
+
+/// Checks a part as a host receives it (on stdin, from whoever runs `up`): names that name
+/// files and netns entries, nodes sorted, every index in range, every tunnel an interface
+/// of a node of the part. `split` makes only parts that pass; anything else is refused
+/// before a byte of it is acted on.
+pub fn check_part(plan: &Plan) -> Result<(), Invalid> {
+    let bad = |what: String| {
+        Err(Invalid::new(format!(
+            "the part is not one nsnet made: {what}"
+        )))
+    };
+    crate::model::check_name(&plan.lab, 12)
+        .map_err(|e| Invalid::new(format!("lab name {:?} {}", plan.lab, e.message)))?;
+    if !plan.nodes.windows(2).all(|w| w[0].name < w[1].name) {
+        return bad("its nodes are not sorted by name".into());
+    }
+    for n in &plan.nodes {
+        if let Err(e) = crate::model::check_node_name(&n.name) {
+            return bad(format!("node {:?} {}", n.name, e.message));
+        }
+        for i in &n.interfaces {
+            if let Err(e) = crate::model::check_ifname(&i.name, n.kind) {
+                return bad(format!("{}:{:?} {}", n.name, i.name, e.message));
+            }
+            if i.link >= plan.links.len() || i.segment >= plan.segments.len() {
+                return bad(format!(
+                    "{}:{} names a link or segment it has not",
+                    n.name, i.name
+                ));
+            }
+        }
+    }
+    for l in &plan.links {
+        if l.segment >= plan.segments.len() {
+            return bad(format!(
+                "link {} -- {} names a segment it has not",
+                l.a, l.b
+            ));
+        }
+    }
+    for t in &plan.tunnels {
+        let ok = plan
+            .node(&t.node)
+            .and_then(|n| n.interface(&t.iface))
+            .is_some_and(|i| i.link == t.link);
+        if !ok || !(1..=0xff_ffff).contains(&t.vni) || t.port == 0 {
+            return bad(format!("tunnel {}:{} (vni {})", t.node, t.iface, t.vni));
+        }
+    }
+    Ok(())
+}

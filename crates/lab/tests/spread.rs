@@ -101,6 +101,9 @@ fn a_broken_hosts_file_names_the_place_and_the_fix() {
 #[track_caller]
 fn check_parts(plan: &Plan, h: &Hosts, place: &Placement, mtu: u32) -> Vec<spread::Part> {
     let parts = spread::split(plan, h, place, &addrs(h), mtu).unwrap();
+    for p in &parts {
+        spread::check_part(&p.plan).unwrap();
+    }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut ends: BTreeMap<u32, Vec<(usize, IpAddr, IpAddr)>> = BTreeMap::new();
     for p in &parts {
@@ -316,4 +319,49 @@ fn generated_labs_split_balanced_with_few_crossing_links() {
         );
         check_parts(&plan, &h, &place, 1450);
     }
+}
+
+#[test]
+fn a_part_nsnet_did_not_make_is_refused() {
+    let plan = ok(r#"
+[nodes]
+r1 = { kind = "router", host = "m1" }
+r2 = { kind = "router", host = "m2" }
+[[links]]
+endpoints = ["r1", "r2"]
+"#);
+    let h = n_hosts(2);
+    let place = spread::place(&plan, &h).unwrap();
+    let good = spread::split(&plan, &h, &place, &addrs(&h), 1450).unwrap()[0]
+        .plan
+        .clone();
+    let refused = |what: &str, f: &dyn Fn(&mut Plan)| {
+        let mut p = good.clone();
+        f(&mut p);
+        let e = spread::check_part(&p).expect_err(what);
+        assert!(
+            e.message.contains("not one nsnet made") || e.message.contains("lab name"),
+            "{what}: {e}"
+        );
+    };
+    refused("a node name that is a path", &|p| {
+        p.nodes[0].name = "../r1".into()
+    });
+    refused("an interface name with a slash", &|p| {
+        p.nodes[0].interfaces[0].name = "a/b".into()
+    });
+    refused("a link index out of range", &|p| {
+        p.nodes[0].interfaces[0].link = 99
+    });
+    refused("a tunnel to no interface", &|p| {
+        p.tunnels[0].iface = "eth9".into()
+    });
+    refused("a VNI past 24 bits", &|p| p.tunnels[0].vni = 1 << 24);
+    refused("a lab name that is a path", &|p| p.lab = "../x".into());
+    refused("nodes out of order", &|p| {
+        let mut n = p.nodes[0].clone();
+        n.name = "a0".into();
+        n.interfaces.clear();
+        p.nodes.push(n);
+    });
 }
