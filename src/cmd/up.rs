@@ -50,6 +50,14 @@ impl UpCmd {
         if tty && plan.nodes.len() >= 50 {
             t.set_progress(Box::new(crate::progress::Bar::after_plan()));
         }
+        if crate::spread::Record::load(&plan.lab)?.is_some() {
+            anyhow::bail!(
+                "lab {} is up across several hosts (nsnet status {} lists them)\n  fix: nsnet down {}, or give this one another --name",
+                plan.lab,
+                plan.lab,
+                plan.lab
+            );
+        }
         // ^C, SIGTERM or SIGHUP from here on: roll back, then exit as if killed by it.
         nsnet_core::build::interrupt::block();
         if nsnet_core::state::paths().rootless() {

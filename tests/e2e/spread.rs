@@ -349,10 +349,47 @@ fn a_routed_lab_over_two_hosts_pings_along_the_hops_of_one_machine() {
             "{}",
             stderr(&o)
         );
+        // … and so is an up of it on this machine alone.
+        let o = nsnet(&["up", &file]);
+        assert!(
+            stderr(&o).contains("is up across several hosts"),
+            "{}",
+            stderr(&o)
+        );
 
         let down = nsnet_ok(&["down", "sprov"]);
         assert!(down.contains("lab sprov is down on every host"), "{down}");
         u.assert_as_before("sprov", &before);
+    });
+}
+
+#[test]
+fn frr_routers_on_two_hosts_speak_ospf_through_the_tunnel() {
+    as_root(|| {
+        // The example lab: FRR on copy-on-write roots, OSPF between r1 and r2; placed so
+        // that their link crosses. Its checks and its scenario, from here.
+        let u = Underlay::new("spou", 2);
+        let before: Vec<String> = ["m1", "m2"].iter().map(|m| u.snapshot(m)).collect();
+        let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/ospf.toml");
+        let placed = nsnet_ok(&["plan", lab, "--hosts", &u.hosts_file]);
+        assert!(placed.contains("1 link(s) cross hosts"), "{placed}");
+        let _g = Spread("spospf".into());
+        let mut t = Command::new(bin());
+        t.args(["test", lab, "--name", "spospf", "--hosts", &u.hosts_file]);
+        let o = run_with_timeout(t, None, Duration::from_secs(180));
+        assert!(
+            o.status.success() && stdout(&o).contains(" passed, 0 failed"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        // Routes learnt from OSPF over the tunnel were in r1's kernel: a check says so.
+        assert!(
+            stdout(&o).contains("PASS  r1 learns r2's LAN from OSPF"),
+            "{}",
+            stdout(&o)
+        );
+        u.assert_as_before("spospf", &before);
     });
 }
 
