@@ -356,6 +356,18 @@ fn addresses(hosts: &Hosts) -> anyhow::Result<Vec<IpAddr>> {
     Ok(out)
 }
 
+/// A host ssh could not reach: nothing of the lab went there.
+#[derive(Debug)]
+struct Unreachable(String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
 /// Makes sure host `h` runs this build: asks it, and copies this nsnet there when it has
 /// none or another (unless the hosts file names its nsnet). Returns its path, whether it
 /// was copied, and what it says of itself.
@@ -372,12 +384,13 @@ fn ensure_build(
         args.extend(to.iter().map(|a| a.to_string()));
         let said = run_on(hosts, h, &args, None);
         if said.unreachable() {
-            bail!(
+            return Err(Unreachable(format!(
                 "host {} ({}): cannot reach it: {}",
                 host.name,
                 host.ssh,
                 said.why()
-            );
+            ))
+            .into());
         }
         if !said.ok() {
             return Ok(Err(said));
@@ -587,6 +600,14 @@ fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record, table: bool) -> anyhow::R
     rec.plan = Some(plan.clone());
     rec.save()?;
     let infos = each(&all, |h| ensure_build(hosts, h, &plan.lab, &me, &addrs));
+    // A host never reached holds nothing of the lab: the rollback need not ask it.
+    for (h, r) in infos.iter().enumerate() {
+        if r.as_ref()
+            .is_err_and(|e| e.downcast_ref::<Unreachable>().is_some())
+        {
+            rec.pending.retain(|&p| p != h);
+        }
+    }
     let mut got = Vec::new();
     for r in infos {
         got.push(r?.2);

@@ -513,6 +513,25 @@ fn a_host_killed_during_up_leaves_nothing_on_any_host() {
             stderr(&o)
         );
         u.assert_as_before("spkill", std::slice::from_ref(&before));
+        // A host ssh cannot reach (a port of this machine's loopback nothing listens on):
+        // named, and nothing is left anywhere (it was never reached, so nothing waits for it).
+        let unreachable = format!(
+            "{wrapped}[hosts.m9]\nssh = \"ssh://root@127.0.0.1:9\"\naddress = \"192.0.2.99\"\n"
+        );
+        std::fs::write(&u.hosts_file, unreachable).unwrap();
+        let o = nsnet(&["up", &file, "--hosts", &u.hosts_file]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("host m9 (ssh://root@127.0.0.1:9): cannot reach it"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("rolled back on every host"),
+            "{}",
+            stderr(&o)
+        );
+        u.assert_as_before("spkill", std::slice::from_ref(&before));
         std::fs::write(&u.hosts_file, wrapped).unwrap();
         let mut up = Command::new(bin());
         up.args(["up", &file, "--hosts", &u.hosts_file]);
