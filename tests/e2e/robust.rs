@@ -231,8 +231,18 @@ fn star_lab(name: &str, ssh: bool) -> Lab {
 /// on a machine that runs the whole suite); returns how many are left, and says what they
 /// are doing.
 fn inits_after_kill(lab: &str) -> usize {
+    // None seen for half a second in a row: a clone `up` made just before it was killed
+    // shows as an init only once it has exec'd, a moment after its siblings are gone.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while inits_of(lab) > 0 && Instant::now() < deadline {
+    let mut none_since: Option<Instant> = None;
+    while Instant::now() < deadline {
+        if inits_of(lab) > 0 {
+            none_since = None;
+        } else if none_since.get_or_insert_with(Instant::now).elapsed()
+            >= Duration::from_millis(500)
+        {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     let left = init_pids(lab);
