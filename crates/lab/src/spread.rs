@@ -316,39 +316,54 @@ pub fn link_hosts(plan: &Plan, place: &Placement) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The switch copies `place` needs, as (the switch's index in [`Plan::nodes`], host): a
+/// switch with a port whose interface lives on a host other than the switch's own.
+fn switch_copies(
+    plan: &Plan,
+    place: &Placement,
+    link_hosts: &[(usize, usize)],
+) -> std::collections::BTreeSet<(usize, usize)> {
+    let mut copies = std::collections::BTreeSet::new();
+    for (l, &(ha, hb)) in plan.links.iter().zip(link_hosts) {
+        for (end, h) in [(&l.a, ha), (&l.b, hb)] {
+            let ni = plan.node_index(&end.node).expect("planned node");
+            if plan.nodes[ni].kind == Kind::Switch && h != place.host_of[ni] {
+                copies.insert((ni, h));
+            }
+        }
+    }
+    copies
+}
+
 /// The tunnels and switch copies `place` needs.
 pub fn cost(plan: &Plan, hosts: &Hosts, place: &Placement) -> Cost {
     let mut nodes = vec![0; hosts.hosts.len()];
     for &h in &place.host_of {
         nodes[h] += 1;
     }
-    let mut crossing = Vec::new();
-    let mut copies = std::collections::BTreeSet::new();
-    for l in &plan.links {
-        let (ha, hb) = (
-            end_host(plan, place, l, true),
-            end_host(plan, place, l, false),
-        );
-        if ha != hb {
-            crossing.push((
+    let link_hosts = link_hosts(plan, place);
+    let crossing = plan
+        .links
+        .iter()
+        .zip(&link_hosts)
+        .filter(|(_, (ha, hb))| ha != hb)
+        .map(|(l, &(ha, hb))| {
+            (
                 l.a.clone(),
                 l.b.clone(),
                 hosts.hosts[ha].name.clone(),
                 hosts.hosts[hb].name.clone(),
-            ));
-        }
-        for (end, a_side) in [(&l.a, true), (&l.b, false)] {
-            let ni = plan.node_index(&end.node).expect("planned node");
-            let h = end_host(plan, place, l, a_side);
-            if plan.nodes[ni].kind == Kind::Switch && h != place.host_of[ni] {
-                copies.insert((end.node.clone(), hosts.hosts[h].name.clone()));
-            }
-        }
-    }
+            )
+        })
+        .collect();
+    let copies = switch_copies(plan, place, &link_hosts)
+        .into_iter()
+        .map(|(ni, h)| (plan.nodes[ni].name.clone(), hosts.hosts[h].name.clone()))
+        .collect();
     Cost {
         nodes,
         crossing,
-        copies: copies.into_iter().collect(),
+        copies,
     }
 }
 
@@ -398,21 +413,13 @@ pub fn split(
     assert_eq!(place.host_of.len(), plan.nodes.len(), "one host per node");
     let vni0 = hosts.vni.unwrap_or_else(|| default_vni(&plan.lab));
     let link_hosts = link_hosts(plan, place);
-    // Switch copies: (switch node index, host) -> its trunk's VNI.
-    let mut copies: BTreeMap<(usize, usize), u32> = BTreeMap::new();
-    for (li, l) in plan.links.iter().enumerate() {
-        for (end, h) in [(&l.a, link_hosts[li].0), (&l.b, link_hosts[li].1)] {
-            let ni = plan.node_index(&end.node).expect("planned node");
-            if plan.nodes[ni].kind == Kind::Switch && h != place.host_of[ni] {
-                copies.insert((ni, h), 0);
-            }
-        }
-    }
-    let mut next = vni0 + plan.links.len() as u32;
-    for v in copies.values_mut() {
-        *v = next;
-        next += 1;
-    }
+    // Switch copies: (switch node index, host) -> its trunk's VNI, after the links' VNIs.
+    let first_trunk = vni0 + plan.links.len() as u32;
+    let copies: BTreeMap<(usize, usize), u32> = switch_copies(plan, place, &link_hosts)
+        .into_iter()
+        .zip(first_trunk..)
+        .collect();
+    let next = first_trunk + copies.len() as u32;
     if next > 0xff_ffff {
         return Err(Invalid::new(format!(
             "the lab's tunnels need VNIs {vni0}-{}, past the largest (16777215)",
@@ -446,9 +453,13 @@ pub fn split(
             )));
         }
     }
-    let lower = |i: &mut Interface| {
-        if crossing_segs.contains(&i.segment) && i.mtu.is_none_or(|m| m > mtu) && mtu < 1500 {
-            i.mtu = Some(mtu);
+    // What a link or interface on `segment` with `own` MTU gets in a part: the tunnels' MTU
+    // where its segment crosses hosts and it has none as small (or none: the default 1500).
+    let lowered = |segment: usize, own: Option<u32>| {
+        if crossing_segs.contains(&segment) && own.is_none_or(|m| m > mtu) && mtu < 1500 {
+            Some(mtu)
+        } else {
+            own
         }
     };
     let hosts_file = plan.hosts_file();
@@ -469,11 +480,7 @@ pub fn split(
                 continue;
             }
             let mut l2 = l.clone();
-            if let Some(m) = l2.mtu.as_mut() {
-                *m = (*m).min(mtu);
-            } else if crossing_segs.contains(&l.segment) && mtu < 1500 {
-                l2.mtu = Some(mtu);
-            }
+            l2.mtu = lowered(l.segment, l.mtu);
             link_map.insert(li, links.len());
             if ha != hb {
                 let (me, other) = if ha == h { (&l.a, hb) } else { (&l.b, ha) };
@@ -509,7 +516,7 @@ pub fn split(
                 }
                 let mut i2 = i.clone();
                 i2.link = pl;
-                lower(&mut i2);
+                i2.mtu = lowered(i2.segment, i2.mtu);
                 n2.interfaces.push(i2);
             }
             if n.kind == Kind::Switch {
@@ -539,7 +546,7 @@ pub fn split(
                         addrs: Vec::new(),
                         peer: end.clone(),
                     };
-                    lower(&mut i2);
+                    i2.mtu = lowered(i2.segment, i2.mtu);
                     tunnels.push(Tunnel {
                         node: n.name.clone(),
                         iface: name,

@@ -365,3 +365,36 @@ endpoints = ["r1", "r2"]
         p.nodes.push(n);
     });
 }
+
+#[test]
+fn a_link_that_stays_on_one_host_keeps_its_mtu() {
+    let plan = ok(r#"
+[nodes]
+h1 = { host = "m1" }
+r1 = { kind = "router", host = "m1" }
+r2 = { kind = "router", host = "m2" }
+[[links]]
+endpoints = ["h1", "r1"]
+mtu = 9000
+[[links]]
+endpoints = ["r1", "r2"]
+"#);
+    let h = n_hosts(2);
+    let place = spread::place(&plan, &h).unwrap();
+    let parts = spread::split(&plan, &h, &place, &addrs(&h), 1450).unwrap();
+    let m1 = &parts[0].plan;
+    assert_eq!(
+        m1.links[0].mtu,
+        Some(9000),
+        "the link and its interfaces agree"
+    );
+    assert_eq!(
+        m1.node("r1").unwrap().interface("eth0").unwrap().mtu,
+        Some(9000)
+    );
+    assert_eq!(m1.links[1].mtu, Some(1450));
+    assert_eq!(
+        m1.node("r1").unwrap().interface("eth1").unwrap().mtu,
+        Some(1450)
+    );
+}
