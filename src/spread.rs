@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Context};
 use nsnet_lab::spread::{self, Hosts};
 use nsnet_lab::Plan;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 
@@ -32,10 +32,7 @@ pub struct Record {
     pub pending: Vec<usize>,
     /// Whether every part is built.
     pub up: bool,
-    /// Every link: its ends and their hosts.
-    #[serde(default)]
-    pub links: Vec<(nsnet_lab::Endpoint, nsnet_lab::Endpoint, usize, usize)>,
-    /// The whole lab's plan, without its routes (for `nsnet test`).
+    /// The whole lab's plan, without its routes (`nsnet test`, `nsnet link`).
     #[serde(default)]
     pub plan: Option<Plan>,
 }
@@ -90,6 +87,21 @@ impl Record {
             n.routes = r;
         }
         Ok(plan)
+    }
+
+    /// How many nodes each host runs.
+    pub fn nodes_per_host(&self) -> Vec<usize> {
+        let mut per = vec![0; self.hosts.hosts.len()];
+        for (_, h) in &self.nodes {
+            per[*h] += 1;
+        }
+        per
+    }
+
+    /// The hosts that run nodes of the lab.
+    fn hosts_in_use(&self) -> Vec<usize> {
+        let per = self.nodes_per_host();
+        (0..per.len()).filter(|&h| per[h] > 0).collect()
     }
 
     /// The host of `node`.
@@ -277,19 +289,14 @@ fn each<T: Send>(hs: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<T> {
 /// This build of nsnet: a hash of its own executable (one static file, the same bytes on
 /// every host that runs the same build).
 pub fn build_id() -> anyhow::Result<String> {
-    let mut f = std::fs::File::open("/proc/self/exe").context("reading /proc/self/exe")?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        for &b in &buf[..n] {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    Ok(format!("{}-{h:016x}", env!("CARGO_PKG_VERSION")))
+    let exe = std::fs::read("/proc/self/exe").context("reading /proc/self/exe")?;
+    Ok(build_of(&exe))
+}
+
+/// The build whose executable is `exe`.
+fn build_of(exe: &[u8]) -> String {
+    let h = nsnet_lab::values::fnv1a(exe.iter().copied());
+    format!("{}-{h:016x}", env!("CARGO_PKG_VERSION"))
 }
 
 /// What `__host-info` tells about a host.
@@ -368,16 +375,16 @@ impl std::fmt::Display for Unreachable {
 
 impl std::error::Error for Unreachable {}
 
-/// Makes sure host `h` runs this build: asks it, and copies this nsnet there when it has
-/// none or another (unless the hosts file names its nsnet). Returns its path, whether it
-/// was copied, and what it says of itself.
+/// Makes sure host `h` runs this build (`exe`, whose build is `me`) at `rec.bins[h]`: asks
+/// it, and copies `exe` there when it has none or another (when the hosts file names no
+/// nsnet for it). Returns what it says of itself.
 fn ensure_build(
-    hosts: &Hosts,
+    rec: &Record,
     h: usize,
-    lab: &str,
-    me: &str,
+    (exe, me): (&[u8], &str),
     to: &[IpAddr],
-) -> anyhow::Result<(String, bool, HostInfo)> {
+) -> anyhow::Result<HostInfo> {
+    let hosts = &rec.hosts;
     let host = &hosts.hosts[h];
     let ask = |path: &str| -> anyhow::Result<Result<HostInfo, Said>> {
         let mut args = vec![path.to_string(), "__host-info".to_string()];
@@ -399,9 +406,10 @@ fn ensure_build(
             || format!("host {}: {path} __host-info said something else", host.name),
         )?))
     };
-    if let Some(path) = &host.nsnet {
+    let path = &rec.bins[h];
+    if !rec.copied[h] {
         return match ask(path)? {
-            Ok(info) if info.build == me => Ok((path.clone(), false, info)),
+            Ok(info) if info.build == me => Ok(info),
             Ok(info) => bail!(
                 "host {}: {path} is build {}, and this nsnet is {me}\n  fix: install this build there, or leave `nsnet` out of [hosts.{}] to have it copied for the lab",
                 host.name,
@@ -411,18 +419,16 @@ fn ensure_build(
             Err(said) => bail!("host {}: {path} does not run: {}", host.name, said.why()),
         };
     }
-    let dir = copy_dir(lab);
-    let path = format!("{dir}/nsnet");
-    if let Ok(info) = ask(&path)? {
+    let dir = copy_dir(&rec.lab);
+    if let Ok(info) = ask(path)? {
         if info.build == me {
-            return Ok((path, true, info));
+            return Ok(info);
         }
     }
-    let exe = std::fs::read("/proc/self/exe").context("reading /proc/self/exe")?;
     let script = format!(
         "umask 077 && mkdir -p {dir} && cat > {path}.tmp && chmod 700 {path}.tmp && mv -f {path}.tmp {path}"
     );
-    let said = run_on(hosts, h, &["sh".into(), "-c".into(), script], Some(&exe));
+    let said = run_on(hosts, h, &["sh".into(), "-c".into(), script], Some(exe));
     if !said.ok() {
         bail!(
             "host {}: copying nsnet to {path}: {}",
@@ -430,8 +436,8 @@ fn ensure_build(
             said.why()
         );
     }
-    match ask(&path)? {
-        Ok(info) if info.build == me => Ok((path, true, info)),
+    match ask(path)? {
+        Ok(info) if info.build == me => Ok(info),
         Ok(info) => bail!(
             "host {}: the copy of nsnet at {path} says build {}",
             host.name,
@@ -551,7 +557,6 @@ pub fn up(plan: &Plan, hosts: &Hosts, force: bool, table: bool) -> anyhow::Resul
         nodes: Vec::new(),
         pending: Vec::new(),
         up: false,
-        links: Vec::new(),
         plan: None,
     };
     match build(plan, hosts, &mut rec, table) {
@@ -571,7 +576,8 @@ pub fn up(plan: &Plan, hosts: &Hosts, force: bool, table: bool) -> anyhow::Resul
 fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record, table: bool) -> anyhow::Result<()> {
     let place = spread::place(plan, hosts)?;
     let addrs = addresses(hosts)?;
-    let me = build_id()?;
+    let exe = std::fs::read("/proc/self/exe").context("reading /proc/self/exe")?;
+    let me = build_of(&exe);
     let all: Vec<usize> = (0..hosts.hosts.len()).collect();
     // The record names every host before any is touched: a `down` after a kill finds them.
     rec.pending = all.clone();
@@ -591,15 +597,9 @@ fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record, table: bool) -> anyhow::R
         .zip(&place.host_of)
         .map(|(n, &h)| (n.name.clone(), h))
         .collect();
-    rec.links = plan
-        .links
-        .iter()
-        .zip(spread::link_hosts(plan, &place))
-        .map(|(l, (ha, hb))| (l.a.clone(), l.b.clone(), ha, hb))
-        .collect();
     rec.plan = Some(plan.clone());
     rec.save()?;
-    let infos = each(&all, |h| ensure_build(hosts, h, &plan.lab, &me, &addrs));
+    let infos = each(&all, |h| ensure_build(rec, h, (&exe, &me), &addrs));
     // A host never reached holds nothing of the lab: the rollback need not ask it.
     for (h, r) in infos.iter().enumerate() {
         if r.as_ref()
@@ -610,7 +610,7 @@ fn build(plan: &Plan, hosts: &Hosts, rec: &mut Record, table: bool) -> anyhow::R
     }
     let mut got = Vec::new();
     for r in infos {
-        got.push(r?.2);
+        got.push(r?);
     }
     let mtu = tunnel_mtu(&got, &addrs, hosts)?;
     let parts = spread::split(plan, hosts, &place, &addrs, mtu)?;
@@ -792,9 +792,17 @@ pub fn link(rec: &Record, sub: &str, sel: &[String], reroute: bool) -> anyhow::R
             rec.lab
         );
     }
-    let found: Vec<usize> = (0..rec.links.len())
+    let plan = rec
+        .plan
+        .as_ref()
+        .ok_or_else(|| anyhow!("the record of lab {} has no plan", rec.lab))?;
+    // `nodes` is in the plan's order (both by name): the placement `up` made.
+    let place = spread::Placement {
+        host_of: rec.nodes.iter().map(|(_, h)| *h).collect(),
+    };
+    let found: Vec<usize> = (0..plan.links.len())
         .filter(|&i| {
-            let (a, b, _, _) = &rec.links[i];
+            let (a, b) = (&plan.links[i].a, &plan.links[i].b);
             match sel {
                 [end] => [a, b].iter().any(|e| e.to_string() == *end),
                 [x, y] => (a.node == *x && b.node == *y) || (a.node == *y && b.node == *x),
@@ -811,7 +819,7 @@ pub fn link(rec: &Record, sub: &str, sel: &[String], reroute: bool) -> anyhow::R
             found.len()
         ),
     };
-    let (_, _, ha, hb) = rec.links[li];
+    let (ha, hb) = spread::link_hosts(plan, &place)[li];
     let mut code = 0;
     let hosts = if ha == hb { vec![ha] } else { vec![ha, hb] };
     for h in hosts {
@@ -825,11 +833,9 @@ pub fn link(rec: &Record, sub: &str, sel: &[String], reroute: bool) -> anyhow::R
 /// after the other, each under its name.
 pub fn on_every_host(rec: &Record, path: &[&str]) -> anyhow::Result<i32> {
     let mut code = 0;
-    for h in 0..rec.hosts.hosts.len() {
-        if rec.nodes.iter().any(|(_, p)| *p == h) {
-            crate::out::outln!("host {}:", rec.hosts.hosts[h].name);
-            code = code.max(forward_to(rec, h, path, false)?);
-        }
+    for h in rec.hosts_in_use() {
+        crate::out::outln!("host {}:", rec.hosts.hosts[h].name);
+        code = code.max(forward_to(rec, h, path, false)?);
     }
     Ok(code)
 }
@@ -923,9 +929,7 @@ pub fn path(rec: &Record, src: &str, dst: &str, json: bool) -> anyhow::Result<i3
 
 /// `nsnet status LAB` of a spread lab: each host's part.
 pub fn status(rec: &Record) -> anyhow::Result<i32> {
-    let hs: Vec<usize> = (0..rec.hosts.hosts.len())
-        .filter(|h| rec.nodes.iter().any(|(_, p)| p == h))
-        .collect();
+    let hs = rec.hosts_in_use();
     let results = each(&hs, |h| {
         run_on(
             &rec.hosts,

@@ -45,10 +45,7 @@ impl StatusCmd {
         }
         for lab in &spread {
             if let Ok(Some(rec)) = crate::spread::Record::load(lab) {
-                let mut per = vec![0usize; rec.hosts.hosts.len()];
-                for (_, h) in &rec.nodes {
-                    per[*h] += 1;
-                }
+                let per = rec.nodes_per_host();
                 let hosts: Vec<String> = rec
                     .hosts
                     .hosts
