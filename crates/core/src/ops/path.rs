@@ -77,13 +77,18 @@ impl std::fmt::Display for Branch {
 }
 
 /// The destination a user named: a node (its first address) or an address.
-fn destination(plan: &Plan, dst: &str) -> Result<IpAddr, LinkError> {
+/// `others`: the nodes of other hosts of a spread lab ([`elsewhere`]).
+fn destination(
+    plan: &Plan,
+    dst: &str,
+    others: &[(IpAddr, String, String)],
+) -> Result<IpAddr, LinkError> {
     if let Ok(ip) = dst.parse::<IpAddr>() {
         return Ok(ip);
     }
     if plan.node(dst).is_none() {
         // A node on another host of a spread lab: by the name every node resolves.
-        if let Some(a) = elsewhere(plan).into_iter().find(|(_, n, _)| n == dst) {
+        if let Some(a) = others.iter().find(|(_, n, _)| n == dst) {
             return Ok(a.0);
         }
     }
@@ -143,6 +148,8 @@ struct Walk<'a> {
     continued: bool,
     /// The branch's source address, given by the host the walk began on.
     src: Option<IpAddr>,
+    /// In a host's part of a spread lab: the other hosts' nodes by address (node, interface).
+    others: HashMap<IpAddr, (String, String)>,
 }
 
 impl Walk<'_> {
@@ -416,14 +423,16 @@ impl Walk<'_> {
             let next = nh.via.unwrap_or(dst);
             let owner = self.owner(next, &here, &dev)?;
             if owner.is_none() {
-                if let Some((at, node, iif)) = elsewhere(self.plan)
-                    .into_iter()
-                    .find(|(a, _, _)| *a == next)
-                {
+                if let Some((node, iif)) = self.others.get(&next) {
+                    let handoff = Handoff {
+                        node: node.clone(),
+                        at: next,
+                        iif: iif.clone(),
+                    };
                     self.out.push(Branch {
                         hops,
                         broken: None,
-                        handoff: Some(Handoff { node, at, iif }),
+                        handoff: Some(handoff),
                         src,
                     });
                     continue;
@@ -515,7 +524,8 @@ pub fn path_from(
     if plan.node(src).is_none() {
         lab.state.node(src)?;
     }
-    let dst = destination(plan, dst)?;
+    let others = elsewhere(plan);
+    let dst = destination(plan, dst, &others)?;
     let mut owners = Owners::new();
     for n in &plan.nodes {
         let mut own = |a: IpAddr, i: &str| {
@@ -546,6 +556,11 @@ pub fn path_from(
         links: HashMap::new(),
         down,
         out: Vec::new(),
+        others: others
+            .into_iter()
+            .rev()
+            .map(|(a, n, i)| (a, (n, i)))
+            .collect(),
         continued: go_on.is_some(),
         src: go_on.as_ref().and_then(|g| g.src),
     };
