@@ -82,10 +82,7 @@ impl Record {
             .plan
             .clone()
             .ok_or_else(|| anyhow!("the record of lab {} has no plan", self.lab))?;
-        let routes = nsnet_lab::plan::routes(&plan, &std::collections::HashSet::new());
-        for (n, r) in plan.nodes.iter_mut().zip(routes) {
-            n.routes = r;
-        }
+        plan.restore_routes();
         Ok(plan)
     }
 

@@ -99,12 +99,7 @@ impl RunningLab {
     /// which the stored plan keeps).
     pub fn planned(&self) -> Plan {
         let mut plan = self.state.plan.clone();
-        if plan.nodes.iter().all(|n| n.routes.is_empty()) {
-            let routes = nsnet_lab::plan::routes(&plan, &std::collections::HashSet::new());
-            for (n, r) in plan.nodes.iter_mut().zip(routes) {
-                n.routes = r;
-            }
-        }
+        plan.restore_routes();
         plan
     }
 

@@ -365,6 +365,17 @@ impl Plan {
         t
     }
 
+    /// Puts back every node's routes, computed from the rest, when none has any (a plan as
+    /// [`without_routes`] stored it).
+    pub fn restore_routes(&mut self) {
+        if self.nodes.iter().all(|n| n.routes.is_empty()) {
+            let routes = crate::plan::routes(self, &std::collections::HashSet::new());
+            for (n, r) in self.nodes.iter_mut().zip(routes) {
+                n.routes = r;
+            }
+        }
+    }
+
     /// The node named `name` (O(log n)).
     pub fn node(&self, name: &str) -> Option<&NodePlan> {
         self.node_index(name).map(|i| &self.nodes[i])
