@@ -209,3 +209,50 @@ fn status_shows_interfaces_from_the_kernel() {
         );
     });
 }
+
+/// `up` returns once every link carries traffic. The kernel puts a veth in service (its
+/// queue, its operational state) a moment after both ends are up — up to a second later while
+/// many devices change on the machine at once — and a lab reported up must not have a link
+/// that still drops what is sent on it. Another lab goes up and down beside it meanwhile.
+#[test]
+fn up_returns_with_every_link_in_service() {
+    as_root(|| {
+        const ROUNDS: usize = 8;
+        let lab = Lab::new("t-carrier", &generated(Shape::FatTree(4)));
+        let churn = Lab::new("t-carrier-churn", &generated(Shape::Star(200)));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = nsnet(&["up", churn.path()]);
+                    let _ = nsnet(&["down", &churn.name]);
+                }
+            });
+            let mut links = 0;
+            for _ in 0..ROUNDS {
+                lab.up();
+                let out = nsnet(&["status", &lab.name, "--json"]);
+                let _ = nsnet(&["down", &lab.name]);
+                assert!(out.status.success(), "{}", stderr(&out));
+                let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+                for n in v[0]["nodes"].as_array().unwrap() {
+                    for i in n["interfaces"].as_array().unwrap() {
+                        if i["name"] == "lo" {
+                            continue;
+                        }
+                        links += 1;
+                        assert!(
+                            i["up"] == true && i["carrier"] == true,
+                            "{}:{} right after up: {i}",
+                            n["name"],
+                            i["name"]
+                        );
+                    }
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            // 36 nodes of a k=4 fat-tree: 48 links, both ends of each, every round.
+            assert_eq!(links, ROUNDS * 2 * 48);
+        });
+    });
+}

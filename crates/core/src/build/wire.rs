@@ -4,7 +4,8 @@
 //!
 //! Two phases, each spread over a few threads: first every veth pair (one message each,
 //! both ends created directly in their nodes' netns), then per node — inside its netns —
-//! sysctls, the bridge of a switch, and one batch of addresses, links up and routes.
+//! sysctls, the bridge of a switch, and one batch of addresses, links up and routes; last,
+//! a wait until the kernel has put every link in service.
 
 use crate::build::timings::Timings;
 use crate::netplan::routes::route_spec;
@@ -119,7 +120,51 @@ pub fn configure(
         })?;
         t.lap("impairments");
     }
+    wait_carrier(plan, threads, netns)?;
+    t.lap("carrier");
     Ok(())
+}
+
+/// How long `up` waits at most for the kernel to put every link of the lab in service.
+const CARRIER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Returns once every veth and tunnel of the lab is operationally up (or after
+/// `CARRIER_WAIT`). A veth's carrier is on as soon as both ends are up, but the kernel's
+/// link watcher attaches its queue and marks it up later: at once as a rule, up to a second
+/// later when many devices change at the same time on the machine (it works through at most
+/// 200 of them at a time, the rest once a second). Until then the link drops what is sent on
+/// it, so a lab reported up could not yet carry a ping.
+fn wait_carrier(
+    plan: &Plan,
+    threads: usize,
+    netns: impl Fn(usize) -> Result<Netns, WireError> + Sync,
+) -> Result<(), WireError> {
+    let deadline = std::time::Instant::now() + CARRIER_WAIT;
+    parallel(plan.nodes.len(), threads, |i| {
+        let node = &plan.nodes[i];
+        let fail = |e: NetError| WireError::node(&node.name, vec![e]);
+        // The host's own interfaces given to a node are left out: their carrier is a cable's.
+        let want: Vec<&str> = node
+            .interfaces
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(node.host_link.iter().map(|h| h.iface.as_str()))
+            .collect();
+        if want.is_empty() {
+            return Ok(());
+        }
+        let mut sock = RtSocket::open_in(&netns(i)?).map_err(fail)?;
+        loop {
+            let links = sock.links().map_err(fail)?;
+            let ready = want
+                .iter()
+                .all(|w| links.iter().any(|l| l.name == *w && l.oper_up));
+            if ready || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    })
 }
 
 /// Run `f(0..n)` on `threads` threads; the first error wins (the others stop picking work).
